@@ -1,0 +1,105 @@
+"""Arithmetic shapes and input checks that several lowering rules share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Arith, Compare, Const, Exp, Expr, IsMissing, Neg, Or, Refusal, Sum
+from ..registry import CompileError, Context
+
+# float32(x) is +-inf exactly when |x| >= FLT_MAX + half an ulp (the tie rounds to even: inf)
+F32_OVERFLOW = float(np.finfo(np.float32).max) + 2.0**103
+
+
+def f32_split_bound(threshold: float) -> float:
+    """The double B with `x <= B` <=> `float32(x) <= threshold` for every non-NaN double x.
+
+    sklearn's trees cast X to float32 and compare it with a float64 threshold; folding
+    the cast into the bound makes one double compare exact in every target.
+    """
+    thr = float(threshold)
+    if np.isnan(thr):
+        raise CompileError("a tree split has a NaN threshold")
+    with np.errstate(over="ignore"):
+        f = np.float32(thr)
+    if float(f) > thr:
+        f = np.nextafter(f, np.float32(-np.inf))
+    if np.isposinf(f):
+        return float("inf")
+    if np.isneginf(f):
+        return -F32_OVERFLOW  # float32(x) is -inf, the tie included
+    with np.errstate(over="ignore"):
+        up = np.nextafter(f, np.float32(np.inf))
+    if np.isposinf(up):
+        return float(np.nextafter(F32_OVERFLOW, -np.inf))
+    mid = (float(f) + float(up)) / 2.0  # exact: both are float32 values
+    with np.errstate(over="ignore"):
+        rounds_down = float(np.float32(mid)) <= thr
+    return mid if rounds_down else float(np.nextafter(mid, -np.inf))
+
+
+def is_inf(x: Expr) -> Expr:
+    return Or((Compare(">=", x, float("inf")), Compare("<=", x, float("-inf"))))
+
+
+def check_numbers(ctx: Context, cols: list[Expr], *, allow_nan: bool, dtype: str = "float64",
+                  who: str = "") -> None:
+    """sklearn's check_array(ensure_all_finite=...) for the columns a step reads."""
+    for col in cols:
+        if col.type == "string":
+            raise CompileError(f"{ctx.where()}: a text column reaches {who or 'a numeric step'}; "
+                               "encode it first (e.g. OneHotEncoder)")
+        if col.type != "number":
+            continue
+        if not allow_nan:
+            ctx.refuse_if(IsMissing(col), Refusal.MISSING_VALUE,
+                          f"Input X contains NaN ({who or ctx.where()} does not accept missing values)")
+        if dtype == "float32":
+            fails: Expr = Or((Compare(">=", col, F32_OVERFLOW), Compare("<=", col, -F32_OVERFLOW)))
+        else:
+            fails = is_inf(col)
+        ctx.refuse_if(fails, Refusal.INFINITE_VALUE,
+                      f"Input X contains infinity or a value too large for dtype('{dtype}')")
+
+
+def numpy_sum(terms: list[Expr]) -> Expr:
+    """The sum in numpy's own order (pairwise, 8 accumulators), as np.sum(axis=1) does it."""
+    n = len(terms)
+    if n < 8:
+        return Sum(tuple(terms)) if n > 1 else terms[0]
+    if n <= 128:
+        acc: list[Expr] = list(terms[:8])
+        m = n - n % 8
+        for i in range(8, m, 8):
+            acc = [Arith("+", acc[j], terms[i + j]) for j in range(8)]
+        res: Expr = Arith("+", Arith("+", Arith("+", acc[0], acc[1]), Arith("+", acc[2], acc[3])),
+                          Arith("+", Arith("+", acc[4], acc[5]), Arith("+", acc[6], acc[7])))
+        return Sum((res, *terms[m:])) if m < n else res
+    half = n // 2
+    half -= half % 8
+    return Arith("+", numpy_sum(terms[:half]), numpy_sum(terms[half:]))
+
+
+def expit(x: Expr) -> Expr:
+    """scipy.special.expit: 1 / (1 + exp(-x))."""
+    return Arith("/", Const(1.0), Arith("+", Const(1.0), Exp(Neg(x))))
+
+
+def softmax(scores: list[Expr]) -> list[Expr]:
+    """sklearn.utils.extmath.softmax: subtract the max, exp, divide by the numpy sum."""
+    from ..ir import Max
+
+    top = Max(tuple(scores))
+    exps = [Exp(Arith("-", s, top)) for s in scores]
+    total = numpy_sum(exps)
+    return [Arith("/", e, total) for e in exps]
+
+
+def as_label(value: object) -> object:
+    """A class label as the plain Python value the targets return."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    raise CompileError(f"class label {value!r} of type {type(value).__name__} is not supported; "
+                       "labels must be int, float, str or bool")

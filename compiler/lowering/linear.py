@@ -1,0 +1,66 @@
+"""Linear regressors and LogisticRegression: X @ coef.T + intercept, then the link."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+
+from ..ir import Argmax, Arith, BoolIndex, Compare, Const, Expr, Output, Sum
+from ..registry import CompileError, Context, Frame, Head, rule
+from .common import as_label, check_numbers, expit, softmax
+
+
+def _scores(coef: np.ndarray, intercept: np.ndarray, cols: list[Expr]) -> list[Expr]:
+    """One `x . w + b` per row of coef; zero weights add nothing (inputs are finite)."""
+    out = []
+    for w, b in zip(coef, intercept):
+        terms: list[Expr] = [Arith("*", x, Const(float(wj))) for x, wj in zip(cols, w) if wj != 0]
+        terms.append(Const(float(b)))
+        out.append(Sum(tuple(terms)) if len(terms) > 1 else terms[0])
+    return out
+
+
+def _validated(est: object, frame: Frame, ctx: Context) -> np.ndarray:
+    check_numbers(ctx, frame.columns, allow_nan=False, who=type(est).__name__)
+    coef = np.atleast_2d(np.asarray(est.coef_, dtype=float))
+    if coef.shape[1] != len(frame.columns):
+        raise CompileError(f"{ctx.where()}: coef_ has {coef.shape[1]} columns, "
+                           f"the step receives {len(frame.columns)}")
+    return coef
+
+
+def linear_regressor(est: object, frame: Frame, ctx: Context) -> Head:
+    coef = _validated(est, frame, ctx)
+    if np.ndim(est.coef_) != 1:
+        raise CompileError(f"{ctx.where()}: multi-output regression is not supported")
+    intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=float))
+    (score,) = _scores(coef, intercept, frame.columns)
+    return Head("regression", (), {"predict": Output("predict", "scalar", (score,))})
+
+
+for _cls in (LinearRegression, Ridge, Lasso, ElasticNet):
+    rule(_cls, "estimator")(linear_regressor)
+
+
+@rule(LogisticRegression, "estimator", notes="binary and multinomial; any label type")
+def logistic_regression(est: LogisticRegression, frame: Frame, ctx: Context) -> Head:
+    coef = _validated(est, frame, ctx)
+    intercept = np.broadcast_to(np.asarray(est.intercept_, dtype=float), (coef.shape[0],))
+    classes = tuple(as_label(c) for c in est.classes_)
+    scores = _scores(coef, intercept, frame.columns)
+    if len(scores) == 1:
+        (d,) = scores
+        p1 = expit(d)
+        outputs = {
+            "predict": Output("predict", "label", (BoolIndex(Compare(">", d, 0.0)),)),
+            "predict_proba": Output("predict_proba", "vector",
+                                    (Arith("-", Const(1.0), p1), p1)),
+            "decision_function": Output("decision_function", "scalar", (d,)),
+        }
+    else:
+        outputs = {
+            "predict": Output("predict", "label", (Argmax(tuple(scores)),)),
+            "predict_proba": Output("predict_proba", "vector", tuple(softmax(scores))),
+            "decision_function": Output("decision_function", "vector", tuple(scores)),
+        }
+    return Head("classification", classes, outputs)

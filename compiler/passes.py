@@ -1,0 +1,114 @@
+"""Passes over the IR that every emitter shares: which nodes get a name, and in what order.
+
+Targets print expressions; they do not decide evaluation order or sharing. A node that
+is referenced more than once (and is not a leaf like a feature or a constant), and every
+tree, is bound to a name once and then referenced by it. That keeps the text of every
+target linear in the size of the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ir import Const, Expr, Feature, Item, Program, Tree
+
+
+@dataclass
+class Schedule:
+    """Named nodes in dependency order, with the let-level of each (for SQL nesting)."""
+
+    bound: list[Expr]
+    names: dict[int, str]
+    level: dict[int, int]
+
+    def name(self, node: Expr) -> str | None:
+        return self.names.get(id(node))
+
+    def levels(self) -> list[list[Expr]]:
+        """Bound nodes grouped so that a level only depends on lower levels."""
+        out: list[list[Expr]] = []
+        for node in self.bound:
+            lv = self.level[id(node)]
+            while len(out) <= lv:
+                out.append([])
+            out[lv].append(node)
+        return out
+
+
+def _postorder(roots: list[Expr]) -> list[Expr]:
+    seen: set[int] = set()
+    order: list[Expr] = []
+    for root in roots:
+        if id(root) in seen:
+            continue
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for child in reversed(node.children()):
+                if id(child) not in seen:
+                    stack.append((child, False))
+    return order
+
+
+def schedule(roots: list[Expr], prefix: str = "v") -> Schedule:
+    """Decide which nodes reachable from `roots` are bound to names."""
+    order = _postorder(roots)
+    refs: dict[int, int] = {}
+    for node in order:
+        for child in node.children():
+            refs[id(child)] = refs.get(id(child), 0) + 1
+    bound: list[Expr] = []
+    names: dict[int, str] = {}
+    level: dict[int, int] = {}
+    # depth[n] = the highest let-level among bound nodes that n's expression uses, + 1
+    uses: dict[int, int] = {}
+    for node in order:
+        below = max((uses[id(c)] for c in node.children()), default=0)
+        is_leaf = isinstance(node, (Feature, Const))
+        # an Item of a tree is a cheap lookup: name the tree, not the item
+        shared = refs.get(id(node), 0) > 1 and not isinstance(node, Item)
+        if isinstance(node, Tree) or (shared and not is_leaf):
+            names[id(node)] = f"{prefix}{len(bound)}"
+            level[id(node)] = below
+            bound.append(node)
+            uses[id(node)] = below + 1
+        else:
+            uses[id(node)] = below
+    return Schedule(bound, names, level)
+
+
+def output_roots(program: Program, output: str) -> list[Expr]:
+    """Every expression one scoring function evaluates: the checks, then the values."""
+    return [c.fails for c in program.checks] + list(program.outputs[output].values)
+
+
+def all_roots(program: Program) -> list[Expr]:
+    roots = [c.fails for c in program.checks]
+    for out in program.outputs.values():
+        roots.extend(out.values)
+    return roots
+
+
+def features_of(roots: list[Expr]) -> list[Feature]:
+    """The input features these expressions read, in first-use order."""
+    return [n for n in _postorder(roots) if isinstance(n, Feature)]
+
+
+def collect_trees(program: Program) -> list[Tree]:
+    """Every tree of the program once, in the order the outputs use them."""
+    return [n for n in _postorder(all_roots(program)) if isinstance(n, Tree)]
+
+
+def tree_depth(tree: Tree) -> int:
+    depth = [0] * len(tree.left)
+    for i in range(len(tree.left)):  # sklearn numbers children after their parent
+        if tree.left[i] != -1:
+            depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1
+    return max(depth)

@@ -1,0 +1,113 @@
+"""Lowering rules, registered per sklearn class; the support table is read from here.
+
+A rule for a transformer maps a `Frame` (the columns flowing into the step) to the
+`Frame` it outputs. A rule for an estimator maps a `Frame` to the `Head` (its outputs).
+A class without a rule is unsupported, and compiling a model containing it fails with
+an `UnsupportedError` naming the component and where it sits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .ir import Check, Expr, Feature, FeatureSpec, Output, Refusal
+
+
+class CompileError(Exception):
+    """A model scorec refuses to compile; the message says why and what to do."""
+
+
+class UnsupportedError(CompileError):
+    pass
+
+
+@dataclass
+class Frame:
+    """The columns between two steps; `sparse` mirrors sklearn's container (it changes
+    some arithmetic and what estimators accept)."""
+
+    columns: list[Expr]
+    sparse: bool = False
+
+
+@dataclass
+class Head:
+    """What a final estimator produces."""
+
+    task: str
+    classes: tuple
+    outputs: dict[str, Output]
+
+
+@dataclass
+class Context:
+    """State shared by the rules while lowering one model."""
+
+    features: list[FeatureSpec]
+    checks: list[Check] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    changed: bool = False  # a rule learned a feature's kind: lower again
+
+    def where(self) -> str:
+        return " > ".join(self.path) if self.path else "the model"
+
+    def feature(self, index: int) -> Feature:
+        return Feature(index, self.features[index].kind)
+
+    def refuse_if(self, fails: Expr, reason: Refusal, message: str) -> None:
+        self.checks.append(Check(fails, reason, message))
+
+    def want_string(self, col: Expr, missing: str) -> None:
+        """A rule consumes `col` as text; if it is a raw input, that input is a string."""
+        if isinstance(col, Feature):
+            spec = self.features[col.index]
+            if spec.kind != "string" or spec.missing != missing:
+                if spec.kind == "string" and missing == "nan":
+                    return  # keep a more specific marker learned earlier
+                self.features[col.index] = FeatureSpec(spec.name, "string", missing)
+                self.changed = True
+        elif col.type != "string":
+            raise UnsupportedError(
+                f"{self.where()}: a categorical step receives a computed number column; "
+                "only raw input columns can be treated as text"
+            )
+
+
+TransformRule = Callable[[object, Frame, Context], Frame]
+EstimatorRule = Callable[[object, Frame, Context], Head]
+
+
+@dataclass(frozen=True)
+class Rule:
+    cls: type
+    role: str  # "composition" | "transformer" | "estimator"
+    lower: Callable
+    notes: str = ""
+
+
+RULES: dict[type, Rule] = {}
+
+
+def rule(cls: type, role: str, notes: str = "") -> Callable[[Callable], Callable]:
+    """Register the decorated function as the lowering of `cls`."""
+
+    def register(fn: Callable) -> Callable:
+        RULES[cls] = Rule(cls, role, fn, notes)
+        return fn
+
+    return register
+
+
+def find_rule(obj: object, ctx: Context) -> Rule:
+    r = RULES.get(type(obj))
+    if r is None:
+        raise UnsupportedError(
+            f"unsupported component {type(obj).__name__} at {ctx.where()}. "
+            f"Supported: {', '.join(supported_names())}"
+        )
+    return r
+
+
+def supported_names() -> list[str]:
+    return sorted(r.cls.__name__ for r in RULES.values())

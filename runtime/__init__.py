@@ -1,0 +1,1 @@
+"""Run what was compiled (Python, C via ctypes, DuckDB SQL) and check it against the model."""
