@@ -208,8 +208,14 @@ class _Printer:
         return lines
 
 
-def emit_python(program: ir.Program, name: str, header: str) -> str:
-    """The source of NAME.py."""
+def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict[str, str]:
+    """{NAME.py: source}; Python uses the features' own names (in FEATURES), so `idents`
+    is not needed."""
+    return {f"{name}.py": emit_python(program, header)}
+
+
+def emit_python(program: ir.Program, header: str) -> str:
+    """The source of a standard-library-only scoring module."""
     p = _Printer(program)
     body: list[str] = []
     for tree in collect_trees(program):

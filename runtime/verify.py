@@ -1,0 +1,220 @@
+"""The equivalence checker behind `scorec verify` and the test suite.
+
+Every artifact in an output directory is run on the same rows as the sklearn model:
+the user's data, when given, plus generated adversarial rows. Labels must be equal (same
+value and type), numbers within 1e-9 relative / 1e-12 absolute, and a row the model
+raises for must be refused by the artifact for the same reason.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scorec.compiler.ir import FeatureSpec, Program
+
+from .adversarial import HOSTILE_TEXT, SPECIAL_NUMBERS, critical_values
+from .reference import reference
+from .scorer import Refused, Scorer, read_manifest
+
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+
+
+def refusal_kind(reason: str) -> str:
+    """The refusal's class, from an sklearn message, ours, or a C code name."""
+    text = reason.lower()
+    if "unknown categor" in text or "unknown_category" in text:
+        return "UNKNOWN_CATEGORY"
+    if "infinity" in text or "infinite" in text or "too large" in text:
+        return "INFINITE_VALUE"
+    if "nan" in text or "missing" in text:
+        return "MISSING_VALUE"
+    return "OTHER"
+
+
+def close(expected: float, actual: float) -> bool:
+    if not isinstance(actual, (int, float)) or isinstance(actual, bool):
+        return False
+    if math.isnan(expected) or math.isnan(actual):
+        return math.isnan(expected) and math.isnan(actual)
+    if math.isinf(expected) or math.isinf(actual):
+        return expected == actual
+    return abs(expected - actual) <= ABS_TOL + REL_TOL * abs(expected)
+
+
+def same(expected: object, actual: object) -> bool:
+    """Does one artifact result equal sklearn's for one row?"""
+    if isinstance(expected, Refused) or isinstance(actual, Refused):
+        return (isinstance(expected, Refused) and isinstance(actual, Refused)
+                and refusal_kind(expected.reason) == refusal_kind(actual.reason))
+    if isinstance(expected, list):
+        return (isinstance(actual, (list, tuple)) and len(actual) == len(expected)
+                and all(close(e, a) for e, a in zip(expected, actual)))
+    if isinstance(expected, float) and not isinstance(actual, str):
+        return close(expected, actual)
+    return type(expected) is type(actual) and expected == actual
+
+
+@dataclass
+class Mismatch:
+    target: str
+    output: str
+    row: list
+    expected: object
+    actual: object
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    checked: dict[str, int] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def format(self, features: tuple[FeatureSpec, ...], limit: int = 10) -> str:
+        lines = []
+        for target, n in self.checked.items():
+            bad = sum(1 for m in self.mismatches if m.target == target)
+            lines.append(f"{target:>6}: {n} results checked on {self.rows} rows, "
+                         f"{bad} mismatches")
+        for m in self.mismatches[:limit]:
+            row = ", ".join(f"{f.name}={v!r}" for f, v in zip(features, m.row))
+            lines.append(f"MISMATCH [{m.target}] {m.output}({row})\n"
+                         f"    model:    {m.expected!r}\n    artifact: {m.actual!r}")
+        if len(self.mismatches) > limit:
+            lines.append(f"... and {len(self.mismatches) - limit} more mismatches")
+        lines.append("OK: every artifact equals the model" if self.ok else
+                     "FAILED: artifacts differ from the model")
+        return "\n".join(lines)
+
+
+def compare(model: object, program: Program, scorers: list[Scorer], outputs: list[str],
+            rows: list[list], report: Report | None = None) -> Report:
+    """Score `rows` with the model and every scorer; collect what differs."""
+    report = report or Report()
+    report.rows += len(rows)
+    for output in outputs:
+        actuals = [scorer.score(output, rows) for scorer in scorers]
+        hint = {i for i, r in enumerate(actuals[0]) if isinstance(r, Refused)} if actuals else set()
+        expected = reference(model, program.features, output, rows, hint)
+        for scorer, actual in zip(scorers, actuals):
+            report.checked[scorer.target] = report.checked.get(scorer.target, 0) + len(rows)
+            for row, e, a in zip(rows, expected, actual):
+                if not same(e, a):
+                    report.mismatches.append(Mismatch(scorer.target, output, row, e, a))
+    return report
+
+
+def _typical(spec: FeatureSpec, crit: list, rng: random.Random) -> object:
+    if spec.kind == "string":
+        texts = [v for v in crit if isinstance(v, str)]
+        return rng.choice(texts) if texts else "a"
+    nums = [v for v in crit if isinstance(v, float) and abs(v) < 1e15]  # not the overflow edges
+    if nums and rng.random() < 0.5:
+        return rng.choice(nums)
+    return rng.gauss(0.0, 1.0) * 10 ** rng.randint(-1, 3)
+
+
+def generate_rows(program: Program, n: int, seed: int = 0,
+                  base: list[list] | None = None) -> list[list]:
+    """`n` rows: typical rows (or the user's) with one to three features replaced by
+    boundary values, specials (NaN, inf, 1e300, subnormals), unseen or hostile text."""
+    rng = random.Random(seed)
+    crit = critical_values(program)
+    feats = program.features
+    rows = []
+    for i in range(n):
+        if base:
+            row = list(base[i % len(base)])
+        else:
+            row = [_typical(f, crit.get(j, []), rng) for j, f in enumerate(feats)]
+        for _ in range(rng.randint(0, 3) if feats else 0):
+            j = rng.randrange(len(feats))
+            options = crit.get(j, [])
+            if feats[j].kind == "string":
+                texts = [v for v in options if isinstance(v, str)]
+                pool = [None, *HOSTILE_TEXT] if rng.random() < 0.25 or not texts else texts
+                row[j] = rng.choice(pool)
+            elif options and rng.random() < 0.75:
+                row[j] = float(rng.choice([v for v in options if isinstance(v, float)] or [0.0]))
+            else:
+                row[j] = rng.choice(SPECIAL_NUMBERS)
+        rows.append(row)
+    return rows
+
+
+def read_rows(path: str | Path, features: tuple[FeatureSpec, ...]) -> list[list]:
+    """Rows of a CSV or Parquet file, columns matched to the features by name."""
+    import duckdb
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data file not found: {path}")
+    reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv"
+    con = duckdb.connect()
+    rel = con.sql(f"SELECT * FROM {reader}($p)", params={"p": str(path)})
+    columns = rel.columns
+    missing = [f.name for f in features if f.name not in columns]
+    if missing:
+        raise ValueError(f"{path} has no column for feature(s) {', '.join(map(repr, missing))}")
+    pos = [columns.index(f.name) for f in features]
+    rows = []
+    for rec in rel.fetchall():
+        row = []
+        for f, j in zip(features, pos):
+            v = rec[j]
+            if f.kind == "string":
+                row.append(None if v is None else str(v))
+            else:
+                row.append(math.nan if v is None else float(v))
+        rows.append(row)
+    return rows
+
+
+def scorers_for(outdir: str | Path, manifest: dict) -> list[Scorer]:
+    """A scorer for every target whose files the output directory holds."""
+    from .python_runtime import PythonScorer
+
+    found: list[Scorer] = []
+    files = manifest["files"]
+    if "python" in files:
+        found.append(PythonScorer(outdir, manifest))
+    if "c" in files:
+        from .c_runtime import CScorer
+
+        found.append(CScorer(outdir, manifest))
+    if "sql" in files:
+        from .sql_runtime import SqlScorer
+
+        found.append(SqlScorer(outdir, manifest))
+    return found
+
+
+def check_files(outdir: str | Path, manifest: dict) -> list[str]:
+    """Problems with the artifacts themselves: missing files or changed digests."""
+    import hashlib
+
+    problems = []
+    for fn, digest in manifest["sha256"].items():
+        if re.search(r"[/\\]", fn):
+            problems.append(f"manifest names a file outside the directory: {fn!r}")
+            continue
+        path = Path(outdir) / fn
+        if not path.exists():
+            problems.append(f"{fn} is missing")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            problems.append(f"{fn} was modified after compilation (sha256 differs)")
+    return problems
+
+
+def verify_dir(model: object, program: Program, outdir: str | Path, rows: list[list],
+               manifest: dict | None = None) -> Report:
+    manifest = manifest or read_manifest(outdir)
+    return compare(model, program, scorers_for(outdir, manifest), manifest["outputs"], rows)
