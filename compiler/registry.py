@@ -58,6 +58,10 @@ class Context:
     def refuse_if(self, fails: Expr, reason: Refusal, message: str) -> None:
         self.checks.append(Check(fails, reason, message))
 
+    def marker(self, col: Expr) -> str | None:
+        """How sklearn sees a missing value of a raw text input ("nan"/"none")."""
+        return self.features[col.index].missing if isinstance(col, Feature) else None
+
     def want_string(self, col: Expr, missing: str) -> None:
         """A rule consumes `col` as text; if it is a raw input, that input is a string."""
         if isinstance(col, Feature):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from ..ir import Arith, Const
-from ..registry import CompileError, Context, Frame, Head, find_rule, rule
+from ..registry import CompileError, Context, Frame, Head, UnsupportedError, find_rule, rule
+from .common import check_numbers
 
 
 def lower_step(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | Head:
@@ -61,3 +63,14 @@ def column_transformer(ct: ColumnTransformer, frame: Frame, ctx: Context) -> Fra
                                f"columns but sklearn outputs {expected.stop - expected.start}")
         columns.extend(block)
     return Frame(columns, bool(ct.sparse_output_))
+
+
+@rule(FunctionTransformer, "composition", notes="identity only (func=None): what "
+      "ColumnTransformer stores for remainder='passthrough'")
+def function_transformer(ft: FunctionTransformer, frame: Frame, ctx: Context) -> Frame:
+    if ft.func is not None:
+        raise UnsupportedError(f"{ctx.where()}: FunctionTransformer with a custom func "
+                               f"({getattr(ft.func, '__name__', ft.func)!r}) cannot be compiled")
+    if ft.validate:
+        check_numbers(ctx, frame.columns, allow_nan=False, who="FunctionTransformer")
+    return frame

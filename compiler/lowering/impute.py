@@ -29,12 +29,15 @@ def simple_imputer(imp: SimpleImputer, frame: Frame, ctx: Context) -> Frame:
     nan_marker = _is_nan_marker(mv)
     text = imp._fit_dtype.kind == "O"
     cols = frame.columns
-    masks: list[Expr] = []
+    masks: list[Expr | None] = []  # None: this column never matches missing_values
     for col in cols:
         if text:
             if nan_marker or mv is None:
-                ctx.want_string(col, "none" if mv is None else "nan")
-                masks.append(IsMissing(col))
+                want = "none" if mv is None else "nan"
+                ctx.want_string(col, want)
+                # sklearn only imputes what equals missing_values: None is not NaN
+                matches = ctx.marker(col) in (None, want)
+                masks.append(IsMissing(col) if matches else None)
             elif isinstance(mv, str):
                 ctx.want_string(col, "nan")
                 masks.append(InSet(col, (mv,)))
@@ -62,7 +65,9 @@ def simple_imputer(imp: SimpleImputer, frame: Frame, ctx: Context) -> Frame:
         if not keep[j]:
             continue
         fill = stats[j]
-        if text:
+        if masks[j] is None or (text and fill is None):  # never imputes, or fills None
+            out.append(col)
+        elif text:
             if not isinstance(fill, str):
                 raise CompileError(f"{ctx.where()}: fill value {fill!r} for a text column "
                                    "is not a string")
@@ -72,5 +77,5 @@ def simple_imputer(imp: SimpleImputer, frame: Frame, ctx: Context) -> Frame:
             out.append(Select(masks[j], Const(fill_value), col))
     if imp.add_indicator and imp.indicator_ is not None:
         for j in imp.indicator_.features_:
-            out.append(Select(masks[j], Const(1.0), Const(0.0)))
+            out.append(Const(0.0) if masks[j] is None else Select(masks[j], Const(1.0), Const(0.0)))
     return Frame(out, frame.sparse)

@@ -1,0 +1,73 @@
+"""Shared test set-up: hypothesis profiles and compiling a model for one target."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import sklearn
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from scorec.compiler.build import compile_program
+from scorec.compiler.ir import Program
+from scorec.runtime.adversarial import HOSTILE_TEXT, SPECIAL_NUMBERS, critical_values
+
+settings.register_profile(
+    "default", max_examples=12, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.filter_too_much],
+)
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
+settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=200)
+settings.load_profile(os.environ.get("SCOREC_HYPOTHESIS_PROFILE",
+                                     "ci" if os.environ.get("CI") else "default"))
+
+TARGETS = ("python", "c", "sql")
+
+
+def build_scorer(program: Program, target: str, workdir: Path, name: str = "model"):
+    """Compile `program` for one target into workdir and return that target's scorer."""
+    manifest, files = compile_program(program, name, "0" * 64, sklearn.__version__, (target,))
+    for fn, text in files.items():
+        (workdir / fn).write_text(text, encoding="utf-8")
+    if target == "python":
+        from scorec.runtime.python_runtime import PythonScorer
+
+        return PythonScorer(workdir, manifest), manifest
+    if target == "c":
+        from scorec.runtime.c_runtime import CScorer
+
+        return CScorer(workdir, manifest), manifest
+    from scorec.runtime.sql_runtime import SqlScorer
+
+    return SqlScorer(workdir, manifest), manifest
+
+
+def rows_for(program: Program, max_rows: int = 25) -> st.SearchStrategy:
+    """Rows drawn around the model's own boundaries, plus specials and hostile text."""
+    crit = critical_values(program)
+    per_feature = []
+    for j, spec in enumerate(program.features):
+        values = crit.get(j, [])
+        if spec.kind == "string":
+            texts = [v for v in values if isinstance(v, str)]
+            options = [st.sampled_from([None, *HOSTILE_TEXT]),
+                       st.text(st.characters(blacklist_characters="\x00"), max_size=4)]
+            if texts:
+                options = [st.sampled_from(texts)] * 3 + options
+            per_feature.append(st.one_of(options))
+        else:
+            nums = [v for v in values if isinstance(v, float)]
+            options = [st.sampled_from(SPECIAL_NUMBERS),
+                       st.floats(allow_nan=True, allow_infinity=True),
+                       st.floats(-1e3, 1e3)]
+            if nums:
+                options = [st.sampled_from(nums)] * 3 + options
+            per_feature.append(st.one_of(options))
+    return st.lists(st.tuples(*per_feature).map(list), min_size=1, max_size=max_rows)
+
+
+def finite(value: float) -> bool:
+    return math.isfinite(value)
