@@ -24,7 +24,13 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.tree import (
+    DecisionTreeClassifier,
+    DecisionTreeRegressor,
+    ExtraTreeClassifier,
+    ExtraTreeRegressor,
+)
 
 CATEGORIES = ("CA", "NY", "TX", "o'hare", 'say "hi"', "back\\slash", "new\nline", "*/",
               "select", "Zürich", "東京", "")
@@ -106,7 +112,7 @@ def _fit(model, X, y):
         warnings.simplefilter("ignore")
         try:
             return model.fit(X, y)
-        except ValueError:  # a drawn configuration sklearn itself rejects
+        except (ValueError, ZeroDivisionError):  # a configuration sklearn itself cannot fit
             assume(False)
 
 
@@ -297,7 +303,35 @@ def _tree(cls, forest: bool, classifier: bool):
     return build
 
 
+@st.composite
+def function_transformer(draw):
+    """Identity FunctionTransformers: explicit ones, and the one remainder='passthrough' makes."""
+    task = draw(st.sampled_from(["classification", "regression"]))
+    X, y = draw(dataset(n_num=(2, 4), task=task))
+    ident = FunctionTransformer(validate=draw(st.booleans()))
+    ct = ColumnTransformer([("scaled", StandardScaler(), [0])], remainder="passthrough")
+    est = DecisionTreeClassifier(max_depth=4, random_state=0) if task == "classification" \
+        else DecisionTreeRegressor(max_depth=4, random_state=0)
+    if isinstance(X, pd.DataFrame):
+        ct = ColumnTransformer([("scaled", StandardScaler(), [X.columns[0]])],
+                               remainder="passthrough")
+    return _fit(make_pipeline(ident, ct, est) if not ident.validate else
+                make_pipeline(ct, ident, est), X, y)
+
+
+@st.composite
+def pipeline(draw):
+    """Nested pipelines with 'passthrough' and None steps."""
+    task = draw(st.sampled_from(["classification", "regression"]))
+    X, y = draw(dataset(task=task))
+    inner = Pipeline([("impute", SimpleImputer()), ("skip", draw(st.sampled_from(
+        ["passthrough", None]))), ("scale", StandardScaler())])
+    return _fit(Pipeline([("prep", inner), ("est", _numeric_estimator(draw, task))]), X, y)
+
+
 BUILDERS = {
+    "Pipeline": pipeline,
+    "FunctionTransformer": function_transformer,
     "SimpleImputer": simple_imputer,
     "StandardScaler": standard_scaler,
     "MinMaxScaler": min_max_scaler,
@@ -314,4 +348,6 @@ BUILDERS = {
     "RandomForestRegressor": _tree(RandomForestRegressor, True, False),
     "ExtraTreesClassifier": _tree(ExtraTreesClassifier, True, True),
     "ExtraTreesRegressor": _tree(ExtraTreesRegressor, True, False),
+    "ExtraTreeClassifier": _tree(ExtraTreeClassifier, False, True),
+    "ExtraTreeRegressor": _tree(ExtraTreeRegressor, False, False),
 }

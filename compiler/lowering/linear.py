@@ -39,7 +39,8 @@ def linear_regressor(est: object, frame: Frame, ctx: Context) -> Head:
 
 
 for _cls in (LinearRegression, Ridge, Lasso, ElasticNet):
-    rule(_cls, "estimator")(linear_regressor)
+    rule(_cls, "estimator", notes="single output; NaN/inf inputs refused as in sklearn")(
+        linear_regressor)
 
 
 @rule(LogisticRegression, "estimator", notes="binary and multinomial; any label type")

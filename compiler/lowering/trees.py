@@ -100,8 +100,8 @@ def forest_regressor(est, frame: Frame, ctx: Context) -> Head:
     return Head("regression", (), {"predict": Output("predict", "scalar", (_mean(trees, 0),))})
 
 
-rule(ExtraTreeClassifier, "estimator")(decision_tree_classifier)
-rule(ExtraTreeRegressor, "estimator")(decision_tree_regressor)
+rule(ExtraTreeClassifier, "estimator", notes="as DecisionTree")(decision_tree_classifier)
+rule(ExtraTreeRegressor, "estimator", notes="as DecisionTree")(decision_tree_regressor)
 for _cls in (RandomForestClassifier, ExtraTreesClassifier):
     rule(_cls, "estimator", notes="mean of tree probabilities, in tree order")(forest_classifier)
 for _cls in (RandomForestRegressor, ExtraTreesRegressor):
