@@ -27,7 +27,9 @@ def model_input(model: object, features: tuple[FeatureSpec, ...], rows: list[lis
     if getattr(model, "feature_names_in_", None) is not None:
         import pandas as pd
 
-        return pd.DataFrame({name: c for name, c in zip(model.feature_names_in_, cols)})
+        # explicit dtypes: pandas 3 would infer its str dtype and turn None into NaN
+        return pd.DataFrame({name: pd.Series(c, dtype=c.dtype)
+                             for name, c in zip(model.feature_names_in_, cols)})
     if any(spec.kind == "string" for spec in features):
         X = np.empty((len(rows), len(features)), dtype=object)
     else:

@@ -153,9 +153,10 @@ class _Printer:
         if tree_depth(tree) > TREE_CODE_MAX_DEPTH:
             table = f"_T{fname[5:]}"
             lines.append(f"    return _walk(({args},), *{table})")
-            lines.insert(0, f"{table} = ({tree.feature!r}, ({', '.join(map(number, tree.bound))},), "
-                         f"{tree.missing_left!r}, {tree.left!r}, {tree.right!r}, "
-                         f"({', '.join(self.leaf(v) for v in tree.values)},))")
+            bounds = ", ".join(map(number, tree.bound))
+            leaves = ", ".join(self.leaf(v) for v in tree.values)
+            lines.insert(0, f"{table} = ({tree.feature!r}, ({bounds},), {tree.missing_left!r}, "
+                         f"{tree.left!r}, {tree.right!r}, ({leaves},))")
             return lines
         stack = [(0, 1)]
         while stack:

@@ -53,9 +53,8 @@ def rows_for(program: Program, max_rows: int = 25) -> st.SearchStrategy:
         values = crit.get(j, [])
         if spec.kind == "string":
             texts = [v for v in values if isinstance(v, str)]
-            options = [st.sampled_from([None, *HOSTILE_TEXT]),
-                       st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                               max_size=4)]
+            chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+            options = [st.sampled_from([None, *HOSTILE_TEXT]), st.text(chars, max_size=4)]
             if texts:
                 options = [st.sampled_from(texts)] * 3 + options
             per_feature.append(st.one_of(options))

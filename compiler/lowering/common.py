@@ -44,22 +44,34 @@ def is_inf(x: Expr) -> Expr:
 
 def check_numbers(ctx: Context, cols: list[Expr], *, allow_nan: bool, dtype: str = "float64",
                   who: str = "") -> None:
-    """sklearn's check_array(ensure_all_finite=...) for the columns a step reads."""
+    """sklearn's check_array(ensure_all_finite=...) for the columns a step reads.
+
+    sklearn looks at the whole matrix and reports NaN before infinity, so the checks are
+    one "any NaN" and then one "any infinity" over all columns, in that order."""
+    numbers = []
     for col in cols:
         if col.type == "string":
             raise CompileError(f"{ctx.where()}: a text column reaches {who or 'a numeric step'}; "
                                "encode it first (e.g. OneHotEncoder)")
-        if col.type != "number":
-            continue
-        if not allow_nan:
-            ctx.refuse_if(IsMissing(col), Refusal.MISSING_VALUE,
-                          f"Input X contains NaN ({who or ctx.where()} does not accept missing values)")
-        if dtype == "float32":
-            fails: Expr = Or((Compare(">=", col, F32_OVERFLOW), Compare("<=", col, -F32_OVERFLOW)))
-        else:
-            fails = is_inf(col)
-        ctx.refuse_if(fails, Refusal.INFINITE_VALUE,
-                      f"Input X contains infinity or a value too large for dtype('{dtype}')")
+        if col.type == "number" and not isinstance(col, Const):
+            numbers.append(col)
+    if not numbers:
+        return
+    if not allow_nan:
+        ctx.refuse_if(_any([IsMissing(c) for c in numbers]), Refusal.MISSING_VALUE,
+                      f"Input X contains NaN ({who or ctx.where()} does not accept "
+                      "missing values)")
+    if dtype == "float32":
+        fails = [Or((Compare(">=", c, F32_OVERFLOW), Compare("<=", c, -F32_OVERFLOW)))
+                 for c in numbers]
+    else:
+        fails = [is_inf(c) for c in numbers]
+    ctx.refuse_if(_any(fails), Refusal.INFINITE_VALUE,
+                  f"Input X contains infinity or a value too large for dtype('{dtype}')")
+
+
+def _any(items: list[Expr]) -> Expr:
+    return items[0] if len(items) == 1 else Or(tuple(items))
 
 
 def numpy_sum(terms: list[Expr]) -> Expr:

@@ -57,7 +57,9 @@ def _probe(enc: OneHotEncoder, i: int, values: list) -> np.ndarray:
     if hasattr(enc, "feature_names_in_"):
         import pandas as pd
 
-        X = pd.DataFrame({name: c for name, c in zip(enc.feature_names_in_, cols)})
+        # explicit object Series: pandas 3 would infer its str dtype and turn None into NaN
+        X = pd.DataFrame({name: pd.Series(c, dtype=c.dtype)
+                          for name, c in zip(enc.feature_names_in_, cols)})
     else:
         X = np.empty((len(values), n), dtype=object if any(c.dtype == object for c in cols)
                      else float)

@@ -12,5 +12,5 @@ with open(Path(__file__).parent / "applicants.csv", newline="") as f:
         features = {k: (v if v != "" else None) for k, v in row.items()}
         for k in ("age", "income", "credit_score", "loan_amount", "employment_years"):
             features[k] = None if features[k] is None else float(features[k])
-        p = loan.predict_proba(features)
-        print(f"python: {loan.predict(features):8s} P(approve)={p[loan.CLASSES.index('approve')]:.4f}")
+        p_approve = loan.predict_proba(features)[loan.CLASSES.index("approve")]
+        print(f"python: {loan.predict(features):8s} P(approve)={p_approve:.4f}")
