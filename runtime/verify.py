@@ -100,19 +100,22 @@ class Report:
         return "\n".join(lines)
 
 
-def _nonfinite(value: object) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    return isinstance(value, list) and any(not math.isfinite(v) for v in value)
+OVERFLOW = 1e307  # within a factor of 18 of DBL_MAX: the sum's rounding decides overflow
+
+
+def _overflows(value: object) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, float) and not abs(v) < OVERFLOW for v in values)
 
 
 def compare(model: object, program: Program, scorers: list[Scorer], outputs: list[str],
             rows: list[list], report: Report | None = None) -> Report:
     """Score `rows` with the model and every scorer; collect what differs.
 
-    A row whose linear score (decision_function, or a regressor's prediction) is inf or
-    NaN on both sides is counted, not compared: once x.w overflows double, whether the sum
-    ends at +inf, -inf or NaN depends on the summation order, which BLAS does not fix."""
+    A row whose linear score (decision_function, or a regressor's prediction) overflows
+    on both sides (inf, NaN, or beyond 1e307) is counted, not compared: once x.w reaches
+    the end of the double range, whether the sum ends at DBL_MAX, +inf, -inf or NaN
+    depends on the summation order, which BLAS does not fix."""
     report = report or Report()
     report.rows += len(rows)
     actuals = {s.target: {o: s.score(o, rows) for o in outputs} for s in scorers}
@@ -127,7 +130,7 @@ def compare(model: object, program: Program, scorers: list[Scorer], outputs: lis
         skip = set()
         if score is not None:
             skip = {i for i, (e, a) in enumerate(zip(expected[score], actual[score]))
-                    if _nonfinite(e) and _nonfinite(a)}
+                    if _overflows(e) and _overflows(a)}
         report.overflowed[target] = report.overflowed.get(target, 0) + len(skip)
         for output in outputs:
             report.checked[target] = report.checked.get(target, 0) + len(rows) - len(skip)

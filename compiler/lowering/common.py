@@ -42,12 +42,13 @@ def is_inf(x: Expr) -> Expr:
     return Or((Compare(">=", x, float("inf")), Compare("<=", x, float("-inf"))))
 
 
-def check_numbers(ctx: Context, cols: list[Expr], *, allow_nan: bool, dtype: str = "float64",
-                  who: str = "") -> None:
+def check_numbers(ctx: Context, cols: list[Expr], *, allow_nan: bool,
+                  dtype: str | None = "float64", who: str = "") -> None:
     """sklearn's check_array(ensure_all_finite=...) for the columns a step reads.
 
     sklearn looks at the whole matrix and reports NaN before infinity, so the checks are
-    one "any NaN" and then one "any infinity" over all columns, in that order."""
+    one "any NaN" and then one "any infinity" over all columns, in that order. dtype None:
+    the step only needs numbers and checks nothing."""
     numbers = []
     for col in cols:
         if col.type == "string":
@@ -55,7 +56,7 @@ def check_numbers(ctx: Context, cols: list[Expr], *, allow_nan: bool, dtype: str
                                "encode it first (e.g. OneHotEncoder)")
         if col.type == "number" and not isinstance(col, Const):
             numbers.append(col)
-    if not numbers:
+    if not numbers or dtype is None:
         return
     if not allow_nan:
         ctx.refuse_if(_any([IsMissing(c) for c in numbers]), Refusal.MISSING_VALUE,

@@ -10,18 +10,29 @@ from ..registry import CompileError, Context, Frame, Head, rule
 from .common import as_label, check_numbers, expit, softmax
 
 
-def _scores(coef: np.ndarray, intercept: np.ndarray, cols: list[Expr]) -> list[Expr]:
-    """One `x . w + b` per row of coef; zero weights add nothing (inputs are finite)."""
+def _scores(coef: np.ndarray, intercept: np.ndarray, cols: list[Expr],
+            finite: bool = True) -> list[Expr]:
+    """One `x . w + b` per row of coef. With inputs checked finite, a zero weight adds
+    nothing and is left out; unchecked inputs keep every term (NaN * 0 is NaN)."""
     out = []
     for w, b in zip(coef, intercept):
-        terms: list[Expr] = [Arith("*", x, Const(float(wj))) for x, wj in zip(cols, w) if wj != 0]
+        terms: list[Expr] = [Arith("*", x, Const(float(wj))) for x, wj in zip(cols, w)
+                             if wj != 0 or not finite]
         terms.append(Const(float(b)))
         out.append(Sum(tuple(terms)) if len(terms) > 1 else terms[0])
     return out
 
 
+def _unchecked(est: object, frame: Frame) -> bool:
+    """ElasticNet and Lasso score sparse input without validating it (no NaN/inf check)."""
+    return frame.sparse and isinstance(est, ElasticNet)
+
+
 def _validated(est: object, frame: Frame, ctx: Context) -> np.ndarray:
-    check_numbers(ctx, frame.columns, allow_nan=False, who=type(est).__name__)
+    if _unchecked(est, frame):
+        check_numbers(ctx, frame.columns, allow_nan=True, who=type(est).__name__, dtype=None)
+    else:
+        check_numbers(ctx, frame.columns, allow_nan=False, who=type(est).__name__)
     coef = np.atleast_2d(np.asarray(est.coef_, dtype=float))
     if coef.shape[1] != len(frame.columns):
         raise CompileError(f"{ctx.where()}: coef_ has {coef.shape[1]} columns, "
@@ -34,7 +45,7 @@ def linear_regressor(est: object, frame: Frame, ctx: Context) -> Head:
     if np.ndim(est.coef_) != 1:
         raise CompileError(f"{ctx.where()}: multi-output regression is not supported")
     intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=float))
-    (score,) = _scores(coef, intercept, frame.columns)
+    (score,) = _scores(coef, intercept, frame.columns, finite=not _unchecked(est, frame))
     return Head("regression", (), {"predict": Output("predict", "scalar", (score,))})
 
 
