@@ -15,7 +15,13 @@ auto break case char const continue default do double else enum extern float for
 inline int long register restrict return short signed sizeof static struct switch typedef
 union unsigned void volatile while _Bool _Complex _Imaginary bool true false NULL NAN
 INFINITY errno assert main
-""".split())
+and and_eq asm bitand bitor catch class compl concept const_cast consteval constexpr constinit
+co_await co_return co_yield decltype delete dynamic_cast explicit export friend mutable
+namespace new noexcept not not_eq nullptr operator or or_eq private protected public
+reinterpret_cast requires static_assert static_cast template this thread_local throw try
+typeid typename using virtual wchar_t xor xor_eq char8_t char16_t char32_t alignas alignof
+math_errhandling linux unix i386 offsetof stdin stdout stderr
+""".split())  # C99 and C++ keywords, and lower-case macros a host may have defined
 
 SQL_KEYWORDS = frozenset("""
 all analyse analyze and any array as asc asymmetric between both by case cast check collate
