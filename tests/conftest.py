@@ -19,7 +19,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.filter_too_much],
 )
-settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
+settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=30,
+                          derandomize=True)
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=200)
 settings.load_profile(os.environ.get("SCOREC_HYPOTHESIS_PROFILE",
                                      "ci" if os.environ.get("CI") else "default"))
