@@ -163,7 +163,8 @@ class Sum(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Max(Expr):
-    """numpy.max semantics: NaN if any term is NaN."""
+    """numpy.max semantics: NaN if any term is NaN (the sign of a zero result is not
+    specified: max(-0.0, 0.0) may be either)."""
 
     terms: tuple[Expr, ...]
 

@@ -30,7 +30,7 @@ for foreign from grant group having in initially inner intersect into is join la
 left like limit localtime localtimestamp not null offset on only or order outer primary
 references returning right select session_user some symmetric table then to trailing true
 union unique using variadic when where window with lambda macro struct map qualify pivot
-unpivot
+unpivot describe show summarize placing pivot_longer pivot_wider
 """.split())
 
 

@@ -1,9 +1,10 @@
 """Passes over the IR that every emitter shares: which nodes get a name, and in what order.
 
 Targets print expressions; they do not decide evaluation order or sharing. A node that
-is referenced more than once (and is not a leaf like a feature or a constant), and every
-tree, is bound to a name once and then referenced by it. That keeps the text of every
-target linear in the size of the model.
+is referenced more than once (and is not a leaf like a feature or a constant), every
+tree, and every computed tree input (a tree reads it at many splits) is bound to a name
+once and then referenced by it. That keeps the text of every target linear in the size
+of the model.
 """
 
 from __future__ import annotations
@@ -61,9 +62,12 @@ def schedule(roots: list[Expr], prefix: str = "v") -> Schedule:
     """Decide which nodes reachable from `roots` are bound to names."""
     order = _postorder(roots)
     refs: dict[int, int] = {}
+    tree_inputs: set[int] = set()
     for node in order:
         for child in node.children():
             refs[id(child)] = refs.get(id(child), 0) + 1
+        if isinstance(node, Tree):
+            tree_inputs.update(id(i) for i in node.inputs)
     bound: list[Expr] = []
     names: dict[int, str] = {}
     level: dict[int, int] = {}
@@ -73,7 +77,8 @@ def schedule(roots: list[Expr], prefix: str = "v") -> Schedule:
         below = max((uses[id(c)] for c in node.children()), default=0)
         is_leaf = isinstance(node, (Feature, Const))
         # an Item of a tree is a cheap lookup: name the tree, not the item
-        shared = refs.get(id(node), 0) > 1 and not isinstance(node, Item)
+        shared = (refs.get(id(node), 0) > 1 or id(node) in tree_inputs) \
+            and not isinstance(node, Item)
         if isinstance(node, Tree) or (shared and not is_leaf):
             names[id(node)] = f"{prefix}{len(bound)}"
             level[id(node)] = below
