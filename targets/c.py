@@ -18,6 +18,8 @@ import re
 from scorec.compiler import ir
 from scorec.compiler.passes import collect_trees, features_of, output_roots, schedule
 
+from .printer import Printer
+
 # InSet chains longer than this become a sorted static table and a binary search
 SET_TABLE_MIN = 8
 
@@ -66,10 +68,16 @@ def _text_bytes(v: str) -> bytes:
     return v.encode("utf-8", "surrogatepass")
 
 
-class _Printer:
+class _Printer(Printer):
     """Prints expressions and functions; collects the tables and helpers they use."""
 
+    target, NULL, OR = "c", "{} == NULL", " || "
+    number, string = staticmethod(number), staticmethod(string)
+    TEMPLATES = {**Printer.TEMPLATES, ir.Not: "(!{a})", ir.Select: "({cond} ? {then} : {other})",
+                 ir.BoolIndex: "({cond} ? 1 : 0)"}
+
     def __init__(self, program: ir.Program, prefix: str, idents: list[str]):
+        super().__init__()
         self.program, self.p, self.idents = program, prefix, idents
         self.trees = {id(t): i for i, t in enumerate(collect_trees(program))}
         self.sets: dict[tuple, str] = {}
@@ -84,13 +92,16 @@ class _Printer:
     def set_table(self, values: tuple) -> str:
         return self.sets.setdefault(values, f"{self.p}_set{len(self.sets)}")
 
-    def in_set(self, node: ir.InSet, a: str) -> str:
-        text = node.a.type == "string"
+    def feature(self, node: ir.Feature) -> str:
+        return f"in->{self.idents[node.index]}"
+
+    def in_set(self, node: ir.InSet) -> str:
+        a, text = self.expr(node.a), node.a.type == "string"
         # a C string ends at its first NUL: a category holding one can never be matched
         values = tuple(v for v in node.values if not (text and "\0" in v))
         parts = []
         if node.missing:
-            parts.append(f"{a} == NULL" if text else f"isnan({a})")
+            parts.append((self.NULL if text else self.NAN).format(a))
         if len(values) >= SET_TABLE_MIN:
             key = tuple(sorted(set(values), key=_text_bytes if text else float))
             helper = self.use("in_text" if text else "in_number")
@@ -102,51 +113,18 @@ class _Printer:
             parts.append(f"({a} != NULL && ({tests}))" if not node.missing else tests)
         elif values:
             parts.extend(f"{a} == {number(v)}" for v in values)
-        return "(" + " || ".join(parts) + ")" if parts else "0"
+        return "(" + self.OR.join(parts) + ")" if parts else "0"
 
-    def expr(self, node: ir.Expr, names: dict[int, str], top: bool = False) -> str:
-        name = None if top else names.get(id(node))
-        if name is not None:
-            return name
-        e = lambda n: self.expr(n, names)  # noqa: E731
-        if isinstance(node, ir.Feature):
-            return f"in->{self.idents[node.index]}"
-        if isinstance(node, ir.Const):
-            return number(node.value)
-        if isinstance(node, ir.Text):
-            return string(node.value)
-        if isinstance(node, ir.Arith):
-            return f"({e(node.a)} {node.op} {e(node.b)})"
-        if isinstance(node, ir.Neg):
-            return f"(-{e(node.a)})"
-        if isinstance(node, ir.Exp):
-            return f"exp({e(node.a)})"
-        if isinstance(node, ir.IsMissing):
-            return f"({e(node.a)} == NULL)" if node.a.type == "string" else f"isnan({e(node.a)})"
-        if isinstance(node, ir.Compare):
-            return f"({e(node.a)} {node.op} {number(node.bound)})"
-        if isinstance(node, ir.InSet):
-            return self.in_set(node, e(node.a))
-        if isinstance(node, ir.Not):
-            return f"(!{e(node.a)})"
-        if isinstance(node, ir.Or):
-            return "(" + " || ".join(e(i) for i in node.items) + ")"
-        if isinstance(node, ir.Select):
-            return f"({e(node.cond)} ? {e(node.then)} : {e(node.other)})"
-        if isinstance(node, ir.Sum):
-            # C groups `a + b + c` as `(a + b) + c` and may not regroup doubles (C99
-            # 5.1.2.3), so the flat form is the left fold; nesting parentheses instead
-            # would exceed clang's bracket depth (256) on large forests
-            return "(" + " + ".join(e(t) for t in node.terms) + ")"
-        if isinstance(node, (ir.Max, ir.Argmax)):
-            helper = self.use("max" if isinstance(node, ir.Max) else "argmax")
-            terms = ", ".join(e(t) for t in node.terms)
-            return f"{helper}((const double[]){{{terms}}}, {len(node.terms)})"
-        if isinstance(node, ir.BoolIndex):
-            return f"({e(node.cond)} ? 1 : 0)"
-        if isinstance(node, ir.Item) and id(node.vec) in names:
-            return f"{names[id(node.vec)]}[{node.k}]"
-        raise TypeError(f"c target: no rendering for {type(node).__name__} here")
+    def max(self, node: ir.Max | ir.Argmax) -> str:
+        helper = self.use(type(node).__name__.lower())
+        return f"{helper}((const double[]){{{self.join(node.terms)}}}, {len(node.terms)})"
+
+    argmax = max
+
+    def item(self, node: ir.Item) -> str:
+        if id(node.vec) not in self.names:  # trees are always bound: their leaf row
+            raise self.unhandled(node, " of an unnamed vector")
+        return f"{self.names[id(node.vec)]}[{node.k}]"
 
     def tree_tables(self, tree: ir.Tree) -> list[str]:
         """The nodes in preorder, so that a split's left child is the next node; each
@@ -176,7 +154,7 @@ class _Printer:
                 *(f"    {r}," for r in leaves), "};"]
 
     def walk_forest(self, inputs: tuple[ir.Expr, ...], bound: list[ir.Expr],
-                    names: dict[int, str], forests: dict) -> list[str]:
+                    forests: dict) -> list[str]:
         """Compute the inputs once, then walk every tree reading them in one lockstep
         loop; forests[id(inputs)] records where each tree's leaf row lands."""
         k = len(forests)
@@ -184,7 +162,7 @@ class _Printer:
         trees = tuple(self.trees[id(n)] for n in members)
         table = self.forests.setdefault(trees, f"{self.p}_forest{len(self.forests)}")
         forests[id(inputs)] = (f"leaf{k}", {id(n): j for j, n in enumerate(members)})
-        items = ", ".join(self.expr(i, names) for i in inputs)
+        items = self.join(inputs)
         return [f"    const double x{k}[{len(inputs)}] = {{{items}}};",
                 f"    int leaf{k}[{len(trees)}];",
                 f"    {self.use('walk')}({table}, {len(trees)}, x{k}, leaf{k});"]
@@ -195,7 +173,7 @@ class _Printer:
         program, p = self.program, self.p
         roots = output_roots(program, out.name)
         sched = schedule(roots)
-        names = dict(sched.names)
+        names = self.names = dict(sched.names)
         lines = [signature, "{"]
         if not features_of(roots):
             lines.append("    (void)in;")
@@ -204,19 +182,19 @@ class _Printer:
             name = names[id(node)]
             if isinstance(node, ir.Tree):
                 if id(node.inputs) not in forests:  # the trees of a forest share inputs
-                    lines += self.walk_forest(node.inputs, sched.bound, names, forests)
+                    lines += self.walk_forest(node.inputs, sched.bound, forests)
                 leaves, slot = forests[id(node.inputs)]
                 lines.append(f"    const double *const {name} = "
                              f"{p}_leaf{self.trees[id(node)]}[{leaves}[{slot[id(node)]}]];")
             else:
                 lines.append(f"    const {_CTYPE[node.type]}{name} = "
-                             f"{self.expr(node, names, top=True)};")
+                             f"{self.expr(node, top=True)};")
         if program.checks:
             lines.append("    int status;")
         for check in program.checks:
-            lines.append(f"    if ({self.expr(check.fails, names)}) {{ "
+            lines.append(f"    if ({self.expr(check.fails)}) {{ "
                          f"status = {p}_{check.reason.code_name}; goto refused; }}")
-        values = [self.expr(v, names) for v in out.values]
+        values = [self.expr(v) for v in out.values]
         if out.shape == "label" and program.task == "anomaly":  # the label itself: -1 or 1
             values = [f"{self.use('LABELS')}[{values[0]}]"]
         if width is None:
@@ -384,7 +362,7 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
         tables.append(f"static const {p}_node *const {fname}[{len(trees)}] = {{{items}}};")
     for values, sname in pr.sets.items():
         text = isinstance(values[0], str)
-        items = ", ".join(string(v) if text else number(v) for v in values)
+        items = ", ".join(pr.literal(v) for v in values)
         ctype = "char *const" if text else "double"
         tables.append(f"static const {ctype} {sname}[{len(values)}] = {{{items}}};")
     if "LABELS" in pr.helpers:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from scorec.compiler import ir
 from scorec.compiler.passes import collect_trees, features_of, output_roots, schedule, tree_depth
 
+from .printer import Printer
+
 # Python's parser refuses deeper nesting; deeper trees are walked from tables instead
 TREE_CODE_MAX_DEPTH = 60
 
@@ -81,8 +83,16 @@ def number(v: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-class _Printer:
+class _Printer(Printer):
+    target, NULL, NAN, OR = "python", "{} is None", "({0} != {0})", " or "
+    number, string = staticmethod(number), staticmethod(repr)
+    TEMPLATES = {**Printer.TEMPLATES, ir.Feature: "f{index}", ir.Exp: "_exp({a})",
+                 ir.Not: "(not {a})", ir.Select: "({then} if {cond} else {other})",
+                 ir.Max: "_max({terms})", ir.Argmax: "_argmax({terms})",
+                 ir.BoolIndex: "(1 if {cond} else 0)", ir.Item: "{vec}[{k}]"}
+
     def __init__(self, program: ir.Program):
+        super().__init__()
         self.program = program
         self.sets: dict[tuple, str] = {}
         self.trees: dict[int, str] = {}
@@ -92,59 +102,19 @@ class _Printer:
     def set_name(self, values: tuple) -> str:
         return self.sets.setdefault(values, f"_SET{len(self.sets)}")
 
-    def expr(self, node: ir.Expr, names: dict[int, str], top: bool = False) -> str:
-        name = None if top else names.get(id(node))
-        if name is not None:
-            return name
-        e = lambda n: self.expr(n, names)  # noqa: E731
-        if isinstance(node, ir.Feature):
-            return f"f{node.index}"
-        if isinstance(node, ir.Const):
-            return number(node.value)
-        if isinstance(node, ir.Text):
-            return repr(node.value)
-        if isinstance(node, ir.Arith):
-            return f"({e(node.a)} {node.op} {e(node.b)})"
-        if isinstance(node, ir.Neg):
-            return f"(-{e(node.a)})"
-        if isinstance(node, ir.Exp):
-            return f"_exp({e(node.a)})"
-        if isinstance(node, ir.IsMissing):
-            a = e(node.a)
-            return f"({a} is None)" if node.a.type == "string" else f"({a} != {a})"
-        if isinstance(node, ir.Compare):
-            op = "==" if node.op == "==" else node.op
-            return f"({e(node.a)} {op} {number(node.bound)})"
-        if isinstance(node, ir.InSet):
-            a = e(node.a)
-            parts = []
-            if node.missing:
-                parts.append(f"{a} is None" if node.a.type == "string" else f"{a} != {a}")
-            if len(node.values) == 1:
-                v = node.values[0]
-                parts.append(f"{a} == {repr(v) if isinstance(v, str) else number(v)}")
-            elif node.values:
-                parts.append(f"{a} in {self.set_name(node.values)}")
-            return "(" + " or ".join(parts) + ")" if parts else "False"
-        if isinstance(node, ir.Not):
-            return f"(not {e(node.a)})"
-        if isinstance(node, ir.Or):
-            return "(" + " or ".join(e(i) for i in node.items) + ")"
-        if isinstance(node, ir.Select):
-            return f"({e(node.then)} if {e(node.cond)} else {e(node.other)})"
-        if isinstance(node, ir.Sum):
-            return "(" + " + ".join(e(t) for t in node.terms) + ")"
-        if isinstance(node, ir.Max):
-            return "_max(" + ", ".join(e(t) for t in node.terms) + ")"
-        if isinstance(node, ir.Argmax):
-            return "_argmax(" + ", ".join(e(t) for t in node.terms) + ")"
-        if isinstance(node, ir.BoolIndex):
-            return f"(1 if {e(node.cond)} else 0)"
-        if isinstance(node, ir.Item):
-            return f"{e(node.vec)}[{node.k}]"
-        if isinstance(node, ir.Tree):
-            return f"{self.trees[id(node)]}(" + ", ".join(e(i) for i in node.inputs) + ")"
-        raise TypeError(f"python target: no rendering for {type(node).__name__}")
+    def in_set(self, node: ir.InSet) -> str:
+        a = self.expr(node.a)
+        parts = []
+        if node.missing:
+            parts.append(self.NULL.format(a) if node.a.type == "string" else f"{a} != {a}")
+        if len(node.values) == 1:
+            parts.append(f"{a} == {self.literal(node.values[0])}")
+        elif node.values:
+            parts.append(f"{a} in {self.set_name(node.values)}")
+        return "(" + self.OR.join(parts) + ")" if parts else "False"
+
+    def tree(self, node: ir.Tree) -> str:
+        return f"{self.trees[id(node)]}({self.join(node.inputs)})"
 
     def tree_function(self, tree: ir.Tree) -> list[str]:
         fname = self.trees[id(tree)]
@@ -187,7 +157,7 @@ class _Printer:
     def function(self, out: ir.Output) -> list[str]:
         program = self.program
         sched = schedule(output_roots(program, out.name))
-        names = dict(sched.names)
+        self.names = dict(sched.names)
         lines = [f"def {out.name}(row):", "    values = _inputs(row)"]
         used = sorted({n.index for n in features_of(output_roots(program, out.name))})
         for i in used:
@@ -195,11 +165,11 @@ class _Printer:
             lines.append(f"    f{i} = {conv}(values[{i}])")
         pending = list(program.checks)
         for node in sched.bound:
-            lines.append(f"    {names[id(node)]} = {self.expr(node, names, top=True)}")
+            lines.append(f"    {self.names[id(node)]} = {self.expr(node, top=True)}")
         for check in pending:
-            lines.append(f"    if {self.expr(check.fails, names)}:")
+            lines.append(f"    if {self.expr(check.fails)}:")
             lines.append(f"        raise ValueError({check.message!r})")
-        vals = [self.expr(v, names) for v in out.values]
+        vals = [self.expr(v) for v in out.values]
         if out.shape == "label":
             lines.append(f"    return CLASSES[{vals[0]}]")
         elif out.shape == "scalar":
@@ -238,6 +208,6 @@ def emit_python(program: ir.Program, header: str) -> str:
         f"CLASSES = {tuple(program.classes)!r}",
     ]
     for values, sname in p.sets.items():
-        items = ", ".join(repr(v) if isinstance(v, str) else number(v) for v in values)
+        items = ", ".join(p.literal(v) for v in values)
         head.append(f"{sname} = frozenset(({items},))")
     return "\n".join(head) + "\n" + _HELPERS + "\n\n" + "\n".join(body).rstrip() + "\n"

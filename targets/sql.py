@@ -32,6 +32,8 @@ from collections.abc import Callable
 from scorec.compiler import ir
 from scorec.compiler.passes import features_of, output_roots, schedule, tree_depth
 
+from .printer import Printer
+
 # DuckDB's parser stops at expression depth 1000; a CASE level costs about two.
 TREE_CASE_MAX_DEPTH = 120
 SUM_NEST_MAX = 100
@@ -85,71 +87,48 @@ def _label_list(classes: tuple) -> str:
     raise TypeError(f"sql target: class labels mix types {sorted(k.__name__ for k in kinds)}")
 
 
-class _Printer:
-    """Prints IR nodes; `refs` maps bound nodes (and features) to their let references."""
+class _Printer(Printer):
+    """Prints IR nodes; `names` maps bound nodes (and features) to their let references."""
 
-    def __init__(self, refs: dict[int, str]):
-        self.refs = refs
+    target, NULL, OR = "sql", "{} IS NULL", " OR "
+    number, string = staticmethod(number), staticmethod(text)
+    # DuckDB: exp(1000) = inf, exp(nan) = nan; greatest() is NaN if any term is, as numpy
+    TEMPLATES = {**Printer.TEMPLATES, ir.Not: "(NOT {a})", ir.Max: "greatest({terms})",
+                 ir.Select: "CASE WHEN {cond} THEN {then} ELSE {other} END"}
 
-    def expr(self, node: ir.Expr, top: bool = False) -> str:
-        ref = None if top else self.refs.get(id(node))
-        if ref is not None:
-            return ref
-        e = self.expr
-        if isinstance(node, ir.Const):
-            return number(node.value)
-        if isinstance(node, ir.Text):
-            return text(node.value)
-        if isinstance(node, ir.Arith):
-            return f"({e(node.a)} {node.op} {e(node.b)})"
-        if isinstance(node, ir.Neg):
-            return f"(-{e(node.a)})"
-        if isinstance(node, ir.Exp):
-            return f"exp({e(node.a)})"  # DuckDB: exp(1000) = inf, exp(nan) = nan
-        if isinstance(node, ir.IsMissing):
-            a = e(node.a)
-            return f"({a} IS NULL)" if node.a.type == "string" else f"isnan({a})"
-        if isinstance(node, ir.Compare):
-            a, b = e(node.a), node.bound
-            if node.op in (">", ">="):  # NaN > b holds in DuckDB; -NaN < -b does not
-                return f"((-{a}) {'<' if node.op == '>' else '<='} {number(-b)})"
-            return f"({a} {'=' if node.op == '==' else node.op} {number(b)})"
-        if isinstance(node, ir.InSet):
-            return self.in_set(node)
-        if isinstance(node, ir.Not):
-            return f"(NOT {e(node.a)})"
-        if isinstance(node, ir.Or):
-            return "(" + " OR ".join(e(i) for i in node.items) + ")"
-        if isinstance(node, ir.Select):
-            return f"CASE WHEN {e(node.cond)} THEN {e(node.then)} ELSE {e(node.other)} END"
-        if isinstance(node, ir.Sum):
-            terms = [e(t) for t in node.terms]
-            if len(terms) > SUM_NEST_MAX:  # list_reduce is the same strict left fold
-                return f"list_reduce([{', '.join(terms)}], lambda _acc, _x: _acc + _x)"
-            acc = terms[0]
-            for t in terms[1:]:
-                acc = f"({acc} + {t})"
-            return acc
-        if isinstance(node, ir.Max):  # greatest() returns NaN if any term is NaN, as numpy
-            return "greatest(" + ", ".join(e(t) for t in node.terms) + ")"
-        if isinstance(node, (ir.Argmax, ir.BoolIndex)):
-            return f"({self.index1(node)} - 1)"
-        if isinstance(node, ir.Item):
-            vec = e(node.vec)
-            if isinstance(node.vec, ir.Tree) and node.vec.width == 1:
-                return vec  # width-1 trees return their value
-            return f"{vec}[{node.k + 1}]"
-        if isinstance(node, ir.Tree):
-            return self.tree(node)
-        raise TypeError(f"sql target: no rendering for {type(node).__name__}")
+    def compare(self, node: ir.Compare) -> str:
+        a, b = self.expr(node.a), node.bound
+        if node.op in (">", ">="):  # NaN > b holds in DuckDB; -NaN < -b does not
+            return f"((-{a}) {'<' if node.op == '>' else '<='} {number(-b)})"
+        return f"({a} {'=' if node.op == '==' else node.op} {number(b)})"
+
+    def sum(self, node: ir.Sum) -> str:
+        terms = [self.expr(t) for t in node.terms]
+        if len(terms) > SUM_NEST_MAX:  # list_reduce is the same strict left fold
+            return f"list_reduce([{', '.join(terms)}], lambda _acc, _x: _acc + _x)"
+        acc = terms[0]
+        for t in terms[1:]:
+            acc = f"({acc} + {t})"
+        return acc
+
+    def argmax(self, node: ir.Argmax | ir.BoolIndex) -> str:
+        return f"({self.index1(node)} - 1)"
+
+    bool_index = argmax
+
+    def item(self, node: ir.Item) -> str:
+        vec = self.expr(node.vec)
+        if isinstance(node.vec, ir.Tree) and node.vec.width == 1:
+            return vec  # width-1 trees return their value
+        return f"{vec}[{node.k + 1}]"
 
     def index1(self, node: ir.Expr) -> str:
         """A 1-based index (DuckDB lists) for an IR index node."""
-        if id(node) not in self.refs and isinstance(node, ir.Argmax):
+        if id(node) not in self.names and isinstance(node, ir.Argmax):
             # first maximum; DuckDB's NaN is the maximum and NaN = NaN, so the first NaN wins
             terms = ", ".join(self.expr(t) for t in node.terms)
             return f"list_transform([[{terms}]], lambda _v: list_position(_v, list_max(_v)))[1]"
-        if id(node) not in self.refs and isinstance(node, ir.BoolIndex):
+        if id(node) not in self.names and isinstance(node, ir.BoolIndex):
             return f"CASE WHEN {self.expr(node.cond)} THEN 2 ELSE 1 END"
         return f"({self.expr(node)} + 1)"
 
@@ -157,7 +136,7 @@ class _Printer:
         a = self.expr(node.a)
         if node.a.type == "string":  # NULL IN (...) is NULL: coalesce to the missing flag
             if not node.values:
-                return f"({a} IS NULL)" if node.missing else "false"
+                return f"({self.NULL.format(a)})" if node.missing else "false"
             items = ", ".join(text(v) for v in node.values)
             return f"coalesce({a} IN ({items}), {'true' if node.missing else 'false'})"
         values = [number(v) for v in node.values]
