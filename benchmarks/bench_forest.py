@@ -1,0 +1,94 @@
+"""RandomForestClassifier on 30 numeric features: C batch throughput and single-row
+latency, scorec against sklearn and the peers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+
+from . import models, peers
+from .config import Scale
+from .data import NumericTask, split_edge_rows
+from .measure import COLUMNS, Workload, attempt, batch_row, scorer_of, single_row
+from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Table
+from .scorec_side import CLibrary, Compiled, compile_model, python_scorer
+from .scorers import sklearn_scorer
+
+
+@dataclass
+class Forest:
+    """The trained forest, its file, scorec's compilation of it, and its task."""
+
+    model: RandomForestClassifier
+    path: Path
+    compiled: Compiled
+    task: NumericTask
+
+
+def train(scale: Scale, workdir: Path) -> Forest:
+    task = NumericTask(seed=0)
+    X, y = task.training_set(scale.train_rows)
+    model = models.forest(scale.forest, X, y)
+    path = models.save(model, workdir / "forest.joblib")
+    return Forest(model, path, compile_model(path, workdir / "forest_scorec", "forest"), task)
+
+
+def edge_rows(forest: Forest, n: int) -> np.ndarray:
+    return split_edge_rows(forest.model, forest.task.features(n, seed=3), seed=4)
+
+
+def workload_notes(work: Workload) -> list[str]:
+    return [f"bench rows: {len(work.rows):,} new draws from the training distribution; "
+            f"edge rows: {len(work.edge):,} rows with 10 features each set exactly on, or one "
+            "double / one float32 step beside, one of the forest's split thresholds"]
+
+
+def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
+    model, compiled = forest.model, forest.compiled
+    rows = forest.task.features(scale.batch_rows, seed=2)
+    work = Workload.of(model, rows, edge_rows(forest, scale.edge_rows), scale)
+    clib = attempt("scorec C", lambda: CLibrary(compiled, workdir / "forest_c"))
+    timeout = scale.peer_timeout_s
+
+    batch = Table(section=C_BATCH,
+                  title=f"C batch — {scale.forest}, 30 numeric features, "
+                        f"{scale.batch_rows:,} rows per call",
+                  metrics=PER_ROW_NS, columns=COLUMNS)
+    batch.add(batch_row(scorer_of("scorec C", clib, CLibrary.scorer_batch), work,
+                        reference="scorec C"))
+    batch.add(batch_row(sklearn_scorer(model), work))
+    batch.add(batch_row(attempt("tl2cgen", lambda: peers.tl2cgen_scorer(
+        model, workdir / "forest_tl2cgen", timeout)), work))
+    batch.add(batch_row(attempt("treelite GTIL", lambda: peers.gtil_scorer(model)), work))
+    batch.add(batch_row(attempt("emlearn", lambda: peers.emlearn_scorer(
+        model, workdir / "forest_emlearn", timeout)), work))
+    batch.add(batch_row(attempt("ONNX Runtime", lambda: peers.onnx_scorer(model, rows)), work))
+    batch.add(batch_row(attempt("m2cgen C", lambda: peers.m2cgen_c_scorer(
+        forest.path, workdir / "forest_m2cgen_c", timeout)), work))
+    batch.notes += workload_notes(work) + [
+        "scorec codegen s = `compile_file` to all three targets; build s = "
+        "`cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -shared -fPIC`",
+        "sklearn: `predict_proba` on the whole float64 array, n_jobs=1"]
+
+    latency = Table(section=SINGLE_ROW,
+                    title=f"Single-row latency — {scale.forest}, 30 numeric features",
+                    metrics=PER_ROW_US, columns=COLUMNS)
+    latency.add(single_row(scorer_of("scorec C", clib, CLibrary.scorer_single), work,
+                           reference="scorec C"))
+    latency.add(single_row(attempt("scorec Python", lambda: python_scorer(compiled)), work,
+                           reference="scorec Python"))
+    latency.add(single_row(sklearn_scorer(model), work))
+    latency.add(single_row(attempt("m2cgen Python", lambda: peers.m2cgen_python_scorer(
+        forest.path, workdir / "forest_m2cgen_py", timeout)), work))
+    latency.add(single_row(attempt("ONNX Runtime", lambda: peers.onnx_scorer(model, rows)),
+                           work))
+    latency.notes += [
+        f"one call per row over {scale.latency_rows:,} rows, each tool given its own "
+        "ready-made one-row input (ctypes struct pointer, Python list, 1-row numpy array, "
+        "1-row float32 tensor); exactness on the first "
+        f"{min(scale.exact_rows, scale.batch_rows):,} bench rows and all "
+        f"{scale.edge_rows:,} edge rows"]
+    return [batch, latency]

@@ -1,0 +1,182 @@
+"""RandomForest scored inside DuckDB (one thread): scorec's macros, fetching the rows
+and calling sklearn, and orbital's SQL for the same model.
+
+The SQL tools run in a child process (`sql_child.py`) under the time limit: DuckDB cannot
+interrupt the binding and planning of a huge query, so only killing the process bounds it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import peers
+from .bench_forest import Forest, edge_rows
+from .config import Scale
+from .measure import DELTA_EDGE, DELTA_ROWS, failed
+from .report import SQL, Metric, Row, Table, delta, rows_per_second, seconds, significant, size
+from .scorec_side import sql_arguments
+from .scorers import Unavailable, max_abs_diff
+from .timing import memory_cap, run_bounded, stopwatch
+
+SQL_CHILD = Path(__file__).with_name("sql_child.py")
+AFTER_FIXED = "rows/s after the fixed cost"
+COLUMNS = ("query s", "fixed cost per query s", AFTER_FIXED, DELTA_ROWS, DELTA_EDGE,
+           "codegen s", "setup s", "peak RSS", "artifact", "notes")
+PHASES = {"setup": "CREATE MACRO", "fixed": "the one-row query (binding and planning)",
+          "query": "the full query"}
+
+
+def write_database(path: Path, columns: list[str], X: np.ndarray) -> None:
+    """A DuckDB file with table `rows(rid, <columns>)` holding X in row order."""
+    import duckdb
+
+    frame = pd.DataFrame(X, columns=columns)
+    frame.insert(0, "rid", np.arange(len(X), dtype=np.int64))
+    path.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.register("rows_frame", frame)
+        con.execute("CREATE TABLE rows AS SELECT * FROM rows_frame")
+
+
+def timing_cells(total_s: float, fixed_s: float | None, n: int) -> dict[str, str]:
+    """Query and fixed-cost seconds, and the rate once the fixed cost is paid (shown only
+    where the run is long enough for the difference to mean something)."""
+    cells = {"query s": significant(total_s)}
+    if fixed_s is not None:
+        cells["fixed cost per query s"] = significant(fixed_s)
+        if total_s > 2 * fixed_s:
+            cells[AFTER_FIXED] = significant(n / (total_s - fixed_s))
+    return cells
+
+
+class SqlBench:
+    def __init__(self, forest: Forest, scale: Scale, workdir: Path):
+        self.forest, self.scale, self.workdir = forest, scale, workdir
+        self.columns = [f["sql_name"] for f in forest.compiled.manifest["features"]]
+        natural = forest.task.features(scale.sql_rows, seed=5)
+        X = np.vstack([natural, edge_rows(forest, scale.edge_rows)])
+        self.n_natural = len(natural)
+        self.database = workdir / "sql_rows.duckdb"
+        write_database(self.database, self.columns, X)
+        self.expected = forest.model.predict_proba(X)
+        self.timeout = scale.peer_timeout_s
+
+    def deltas(self, got: np.ndarray) -> dict[str, str]:
+        n = self.n_natural
+        return {DELTA_ROWS: delta(max_abs_diff(got[:n], self.expected[:n])),
+                DELTA_EDGE: delta(max_abs_diff(got[n:], self.expected[n:]))}
+
+    def run_child(self, tool: str, key: str, setup: list[Path], query: str, fixed: str,
+                  cells: dict[str, str]) -> Row:
+        """Run the SQL tool in `sql_child.py`; its row (or why it has none)."""
+        spec = {"database": str(self.database), "setup": [str(p) for p in setup],
+                "query": query, "fixed": fixed, "out": str(self.workdir / f"sql_{key}.npy")}
+        spec_path = self.workdir / f"sql_{key}.json"
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        cap = memory_cap()
+        result = run_bounded([sys.executable, str(SQL_CHILD), str(spec_path)], self.timeout, cap)
+        done = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        times = {d["phase"]: d["seconds"] for d in done if "seconds" in d}
+        if "setup" in times:
+            cells["setup s"] = significant(sum(d["seconds"] for d in done
+                                               if d["phase"] == "setup"))
+        if "fixed" in times:
+            cells["fixed cost per query s"] = significant(times["fixed"])
+        if result.timed_out:
+            pending = next(p for p in ("setup", "fixed", "query", "done")
+                           if p not in times and (p != "setup" or setup))
+            where = PHASES.get(pending, "saving the result")
+            return Row(tool=tool, status=f"timeout after {self.timeout:.0f} s (in {where})",
+                       cells=cells)
+        if result.returncode != 0:
+            return Row(tool=tool, status=peers.failure(result, cap), cells=cells)
+        n = len(self.expected)
+        cells.update(timing_cells(times["query"], times.get("fixed"), n))
+        cells.update(self.deltas(np.load(spec["out"])))
+        cells["peak RSS"] = size(done[-1]["peak_rss"])
+        return Row(tool=tool, seconds=times["query"] / n, cells=cells)
+
+    def scorec(self) -> Row:
+        compiled = self.forest.compiled
+        macro = f"{compiled.name}_predict_proba({sql_arguments(compiled)})"
+        return self.run_child(
+            f"scorec SQL macro `{compiled.name}_predict_proba(...)`", "scorec",
+            [compiled.outdir / fn for fn in compiled.manifest["files"]["sql"]],
+            query=f"SELECT rid, {macro} AS p FROM rows",
+            fixed=f"SELECT {macro} FROM rows LIMIT 1",
+            cells={"codegen s": seconds(compiled.seconds),
+                   "artifact": f"{size(compiled.target_bytes('sql'))} .sql",
+                   "notes": "setup = running NAME.sql (CREATE MACRO) on the connection"})
+
+    def orbital(self) -> Row:
+        peers.require("orbital")
+        path = self.workdir / "forest_orbital.sql"
+        codegen_s = peers.generate_bounded("orbital-duckdb", self.forest.path, path,
+                                           self.timeout)
+        sql = path.read_text(encoding="utf-8")
+        names = ", ".join(f'"output_probability.{c}"' for c in self.forest.model.classes_)
+        return self.run_child(
+            "orbital SQL (`export_sql`, duckdb dialect)", "orbital", [],
+            query=f"SELECT {names} FROM ({sql})", fixed=f"SELECT * FROM ({sql}) LIMIT 1",
+            cells={"codegen s": significant(codegen_s),
+                   "artifact": f"{size(len(sql.encode()))} .sql",
+                   "notes": "one SELECT over `rows`; generated with optimize=False (sqlglot's "
+                            "optimizer adds minutes on a forest); compares doubles with "
+                            "thresholds rounded to float32; row order = table order"})
+
+    def sklearn(self) -> Row:
+        import duckdb
+
+        model, cols = self.forest.model, ", ".join(f'"{c}"' for c in self.columns)
+        con = duckdb.connect()
+        con.execute("SET threads = 1")
+        con.execute(f"ATTACH '{self.database}' AS data (READ_ONLY)")
+        con.execute("CREATE TABLE rows AS SELECT * FROM data.rows")
+
+        def fetch_and_score(limit: str = "") -> np.ndarray:
+            data: dict[str, Any] = con.execute(f"SELECT {cols} FROM rows {limit}").fetchnumpy()
+            return model.predict_proba(np.column_stack([data[c] for c in self.columns]))
+
+        fixed_s, _ = stopwatch(lambda: fetch_and_score("LIMIT 1"))
+        total_s, got = stopwatch(fetch_and_score)
+        con.close()
+        cells = {"notes": "`fetchnumpy()` of the feature columns, then `predict_proba` "
+                          "(n_jobs=1); both timed"}
+        cells.update(self.deltas(got))
+        cells.update(timing_cells(total_s, fixed_s, len(got)))
+        return Row(tool="fetch rows + sklearn predict_proba", seconds=total_s / len(got),
+                   cells=cells)
+
+
+def table(forest: Forest, scale: Scale, workdir: Path) -> Table:
+    bench = SqlBench(forest, scale, workdir)
+    out = Table(section=SQL,
+                title=f"DuckDB SQL — {scale.forest}, 30 numeric features, "
+                      f"{scale.sql_rows:,} + {scale.edge_rows:,} edge rows, one thread",
+                metrics=(Metric("rows/s", rows_per_second),), columns=COLUMNS)
+    for name, run in (("scorec SQL", bench.scorec), ("sklearn", bench.sklearn),
+                      ("orbital", bench.orbital)):
+        try:
+            row = run()
+        except Unavailable as exc:
+            row = Row(tool=name, status=str(exc))
+        except Exception as exc:  # a tool's failure is a result
+            row = failed(name, exc)
+        if name == "scorec SQL":
+            row.reference = "scorec SQL"
+        out.add(row)
+    out.notes += [
+        "`SET threads = 1`. scorec and orbital run in a child process (killed at the time "
+        f"limit, {scale.peer_timeout_s:.0f} s, for everything after code generation) on an "
+        "in-memory copy of the table; each first runs a query with one output row (its "
+        "fixed cost: binding and planning; also the warm-up), then one timed query over all "
+        "rows, fetched as an Arrow table. rows/s = all rows ÷ that query's time",
+        "edge rows: rows with 10 features each on, or one double / one float32 step beside, "
+        "a split threshold (appended to the table; included in the timing)"]
+    return out

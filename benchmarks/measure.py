@@ -1,0 +1,117 @@
+"""Turn a `Scorer` into a table row: time its batch or single-row path, check its
+probabilities against sklearn on the benchmark rows and on the edge rows."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from .config import Scale
+from .report import Row, delta, seconds
+from .scorers import Rows, Scorer, Unavailable, max_abs_diff, take
+from .timing import best_of, per_row_latency
+
+T = TypeVar("T")
+
+DELTA_ROWS = "max abs Δp, bench rows"
+DELTA_EDGE = "max abs Δp, edge rows"
+COLUMNS = (DELTA_ROWS, DELTA_EDGE, "codegen s", "build s", "artifact", "notes")
+
+
+@dataclass
+class Workload:
+    """The rows a table is measured on, with sklearn's probabilities for them."""
+
+    rows: Rows             # benchmark rows (batch paths score all of them)
+    edge: Rows             # edge rows (see data.py)
+    expected: np.ndarray   # sklearn predict_proba(rows)
+    expected_edge: np.ndarray
+    scale: Scale
+
+    @classmethod
+    def of(cls, model: object, rows: Rows, edge: Rows, scale: Scale) -> Workload:
+        return cls(rows, edge, model.predict_proba(rows), model.predict_proba(edge), scale)
+
+
+def describe_error(exc: BaseException) -> str:
+    """`Type: first line of the message`, plus the direct cause's when there is one."""
+    def one(e: BaseException) -> str:
+        lines = str(e).strip().splitlines()
+        text = lines[0] if lines else ""
+        text = text if len(text) <= 100 else text[:100] + "…"
+        return f"{type(e).__name__}: {text}".rstrip(": ")
+    cause = exc.__cause__
+    return one(exc) + (f" (cause: {one(cause)})" if cause is not None else "")
+
+
+def failed(name: str, exc: Exception) -> Row:
+    """A row for a tool that raised; the error (and, for scorec, the traceback) goes to
+    stderr too."""
+    message = describe_error(exc)
+    print(f"[{name}] fails: {message}", file=sys.stderr)
+    if name.startswith("scorec"):
+        traceback.print_exc(file=sys.stderr)
+    return Row(tool=name, status=f"fails: {message}")
+
+
+def attempt(name: str, factory: Callable[[], T]) -> T | Row:
+    """The scorer, or a row saying why there is none."""
+    try:
+        return factory()
+    except Unavailable as exc:
+        return Row(tool=name, status=str(exc))
+    except Exception as exc:  # a tool's failure is a result, not a crash of the suite
+        return failed(name, exc)
+
+
+def scorer_of(name: str, made: T | Row, make: Callable[[T], Scorer]) -> Scorer | Row:
+    """`make(made)`, unless `attempt` already returned a row saying why there is none."""
+    return made if isinstance(made, Row) else attempt(name, lambda: make(made))
+
+
+def _cells(scorer: Scorer, work: Workload, n_checked: int) -> dict[str, str]:
+    """Exactness on the first `n_checked` bench rows and on the edge rows; build facts."""
+    checked = take(work.rows, n_checked)
+    return {
+        DELTA_ROWS: delta(max_abs_diff(scorer.proba(checked), work.expected[:n_checked])),
+        DELTA_EDGE: delta(max_abs_diff(scorer.proba(work.edge), work.expected_edge)),
+        "codegen s": seconds(scorer.codegen_s),
+        "build s": seconds(scorer.build_s),
+        "artifact": scorer.artifact or "—",
+        "notes": "; ".join(scorer.notes),
+    }
+
+
+def batch_row(scorer: Scorer | Row, work: Workload, reference: str = "") -> Row:
+    """ns/row of one call over all benchmark rows (best of `scale.repeats`)."""
+    if isinstance(scorer, Row):
+        return scorer
+    try:
+        prepared = scorer.prepare_batch(work.rows)
+        best = best_of(lambda: scorer.batch(prepared), work.scale.repeats, work.scale.budget_s)
+        cells = _cells(scorer, work, len(work.rows))
+    except Exception as exc:
+        return failed(scorer.name, exc)
+    return Row(tool=scorer.name, seconds=best / len(work.rows), cells=cells,
+               reference=reference)
+
+
+def single_row(scorer: Scorer | Row, work: Workload, reference: str = "") -> Row:
+    """Seconds per call of the single-row path over the first `latency_rows` rows (best
+    pass of `scale.repeats`)."""
+    if isinstance(scorer, Row):
+        return scorer
+    scale = work.scale
+    try:
+        prepared = scorer.prepare_rows(take(work.rows, scale.latency_rows))
+        per_row = per_row_latency(scorer.one, prepared, scale.repeats, scale.budget_s)
+        n_checked = min(scale.exact_rows, len(work.rows))
+        cells = _cells(scorer, work, n_checked)
+    except Exception as exc:
+        return failed(scorer.name, exc)
+    return Row(tool=scorer.name, seconds=per_row, cells=cells, reference=reference)
