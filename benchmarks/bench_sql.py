@@ -65,7 +65,6 @@ class SqlBench:
         self.database = workdir / "sql_rows.duckdb"
         write_database(self.database, self.columns, X)
         self.expected = forest.model.predict_proba(X)
-        self.timeout = scale.peer_timeout_s
 
     def deltas(self, got: np.ndarray) -> dict[str, str]:
         n = self.n_natural
@@ -73,14 +72,14 @@ class SqlBench:
                 DELTA_EDGE: delta(max_abs_diff(got[n:], self.expected[n:]))}
 
     def run_child(self, tool: str, key: str, setup: list[Path], query: str, fixed: str,
-                  cells: dict[str, str]) -> Row:
+                  cells: dict[str, str], timeout_s: float) -> Row:
         """Run the SQL tool in `sql_child.py`; its row (or why it has none)."""
         spec = {"database": str(self.database), "setup": [str(p) for p in setup],
                 "query": query, "fixed": fixed, "out": str(self.workdir / f"sql_{key}.npy")}
         spec_path = self.workdir / f"sql_{key}.json"
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         cap = memory_cap()
-        result = run_bounded([sys.executable, str(SQL_CHILD), str(spec_path)], self.timeout, cap)
+        result = run_bounded([sys.executable, str(SQL_CHILD), str(spec_path)], timeout_s, cap)
         done = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
         times = {d["phase"]: d["seconds"] for d in done if "seconds" in d}
         if "setup" in times:
@@ -92,7 +91,7 @@ class SqlBench:
             pending = next(p for p in ("setup", "fixed", "query", "done")
                            if p not in times and (p != "setup" or setup))
             where = PHASES.get(pending, "saving the result")
-            return Row(tool=tool, status=f"timeout after {self.timeout:.0f} s (in {where})",
+            return Row(tool=tool, status=f"timeout after {timeout_s:.0f} s (in {where})",
                        cells=cells)
         if result.returncode != 0:
             return Row(tool=tool, status=peers.failure(result, cap), cells=cells)
@@ -112,13 +111,14 @@ class SqlBench:
             fixed=f"SELECT {macro} FROM rows LIMIT 1",
             cells={"codegen s": seconds(compiled.seconds),
                    "artifact": f"{size(compiled.target_bytes('sql'))} .sql",
-                   "notes": "setup = running NAME.sql (CREATE MACRO) on the connection"})
+                   "notes": "setup = running NAME.sql (CREATE MACRO) on the connection"},
+            timeout_s=self.scale.scorec_sql_timeout_s)
 
     def orbital(self) -> Row:
         peers.require("orbital")
         path = self.workdir / "forest_orbital.sql"
         codegen_s = peers.generate_bounded("orbital-duckdb", self.forest.path, path,
-                                           self.timeout)
+                                           self.scale.peer_timeout_s)
         sql = path.read_text(encoding="utf-8")
         names = ", ".join(f'"output_probability.{c}"' for c in self.forest.model.classes_)
         return self.run_child(
@@ -128,7 +128,8 @@ class SqlBench:
                    "artifact": f"{size(len(sql.encode()))} .sql",
                    "notes": "one SELECT over `rows`; generated with optimize=False (sqlglot's "
                             "optimizer adds minutes on a forest); compares doubles with "
-                            "thresholds rounded to float32; row order = table order"})
+                            "thresholds rounded to float32; row order = table order"},
+            timeout_s=self.scale.peer_timeout_s)
 
     def sklearn(self) -> Row:
         import duckdb
@@ -173,7 +174,8 @@ def table(forest: Forest, scale: Scale, workdir: Path) -> Table:
         out.add(row)
     out.notes += [
         "`SET threads = 1`. scorec and orbital run in a child process (killed at the time "
-        f"limit, {scale.peer_timeout_s:.0f} s, for everything after code generation) on an "
+        f"limit: {scale.scorec_sql_timeout_s:.0f} s for scorec, {scale.peer_timeout_s:.0f} s "
+        "for orbital's code generation and, separately, its run) on an "
         "in-memory copy of the table; each first runs a query with one output row (its "
         "fixed cost: binding and planning; also the warm-up), then one timed query over all "
         "rows, fetched as an Arrow table. rows/s = all rows ÷ that query's time",

@@ -28,15 +28,18 @@ class Scale:
     sql_rows: int
     repeats: int                # timed repeats after the warm-up; the best one is reported
     budget_s: float             # a measurement stops repeating after this many seconds
-    peer_timeout_s: float       # cap on each bounded peer step (code generation, cc)
+    peer_timeout_s: float       # cap on each bounded peer step (code generation, cc, SQL)
+    scorec_sql_timeout_s: float  # cap on scorec's own SQL run (it must get a number)
 
 
 FULL = Scale(name="full", forest=ForestSpec(100, 10), big_forest=ForestSpec(300, 14),
              train_rows=20_000, big_train_rows=20_000, batch_rows=100_000,
              latency_rows=1_000, exact_rows=5_000, edge_rows=1_000, sql_rows=1_000_000,
-             repeats=5, budget_s=20.0, peer_timeout_s=240.0)
+             repeats=5, budget_s=20.0, peer_timeout_s=240.0,
+             scorec_sql_timeout_s=1200.0)
 
 QUICK = Scale(name="quick", forest=ForestSpec(20, 8), big_forest=ForestSpec(40, 10),
               train_rows=5_000, big_train_rows=5_000, batch_rows=20_000,
               latency_rows=200, exact_rows=1_000, edge_rows=200, sql_rows=20_000,
-              repeats=3, budget_s=3.0, peer_timeout_s=30.0)
+              repeats=3, budget_s=3.0, peer_timeout_s=30.0,
+              scorec_sql_timeout_s=120.0)
