@@ -36,7 +36,7 @@ class Schedule:
         return out
 
 
-def _postorder(roots: list[Expr]) -> list[Expr]:
+def _postorder(roots: list[Expr], into_trees: bool = True) -> list[Expr]:
     seen: set[int] = set()
     order: list[Expr] = []
     for root in roots:
@@ -52,18 +52,23 @@ def _postorder(roots: list[Expr]) -> list[Expr]:
                 continue
             seen.add(id(node))
             stack.append((node, True))
+            if isinstance(node, Tree) and not into_trees:
+                continue
             for child in reversed(node.children()):
                 if id(child) not in seen:
                     stack.append((child, False))
     return order
 
 
-def schedule(roots: list[Expr], prefix: str = "v") -> Schedule:
-    """Decide which nodes reachable from `roots` are bound to names."""
-    order = _postorder(roots)
+def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True) -> Schedule:
+    """Decide which nodes reachable from `roots` are bound to names. With `into_trees`
+    false, trees are opaque: bound, but their inputs are someone else's to compute."""
+    order = _postorder(roots, into_trees)
     refs: dict[int, int] = {}
     tree_inputs: set[int] = set()
     for node in order:
+        if isinstance(node, Tree) and not into_trees:
+            continue
         for child in node.children():
             refs[id(child)] = refs.get(id(child), 0) + 1
         if isinstance(node, Tree):
@@ -74,7 +79,8 @@ def schedule(roots: list[Expr], prefix: str = "v") -> Schedule:
     # depth[n] = the highest let-level among bound nodes that n's expression uses, + 1
     uses: dict[int, int] = {}
     for node in order:
-        below = max((uses[id(c)] for c in node.children()), default=0)
+        opaque = isinstance(node, Tree) and not into_trees
+        below = 0 if opaque else max((uses[id(c)] for c in node.children()), default=0)
         is_leaf = isinstance(node, (Feature, Const))
         # an Item of a tree is a cheap lookup: name the tree, not the item
         shared = (refs.get(id(node), 0) > 1 or id(node) in tree_inputs) \
@@ -101,14 +107,27 @@ def all_roots(program: Program) -> list[Expr]:
     return roots
 
 
-def features_of(roots: list[Expr]) -> list[Feature]:
+def features_of(roots: list[Expr], into_trees: bool = True) -> list[Feature]:
     """The input features these expressions read, in first-use order."""
-    return [n for n in _postorder(roots) if isinstance(n, Feature)]
+    return [n for n in _postorder(roots, into_trees) if isinstance(n, Feature)]
+
+
+def trees_of(roots: list[Expr]) -> list[Tree]:
+    """Every tree these expressions use, once, in the order they use them."""
+    return [n for n in _postorder(roots) if isinstance(n, Tree)]
 
 
 def collect_trees(program: Program) -> list[Tree]:
     """Every tree of the program once, in the order the outputs use them."""
-    return [n for n in _postorder(all_roots(program)) if isinstance(n, Tree)]
+    return trees_of(all_roots(program))
+
+
+def forests(trees: list[Tree]) -> list[list[Tree]]:
+    """The trees grouped by the inputs they read (one group per ensemble), in order."""
+    groups: dict[int, list[Tree]] = {}
+    for tree in trees:
+        groups.setdefault(id(tree.inputs), []).append(tree)
+    return list(groups.values())
 
 
 def tree_depth(tree: Tree) -> int:

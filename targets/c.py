@@ -15,13 +15,26 @@ import json
 import math
 import re
 
+import numpy as np
+
 from scorec.compiler import ir
-from scorec.compiler.passes import collect_trees, features_of, output_roots, schedule
+from scorec.compiler.passes import (
+    collect_trees,
+    features_of,
+    forests,
+    output_roots,
+    schedule,
+    tree_depth,
+    trees_of,
+)
 
 from .printer import Printer
 
 # InSet chains longer than this become a sorted static table and a binary search
 SET_TABLE_MIN = 8
+# tree walks advanced together; batches walk trees over blocks of at most BLOCK_MAX rows
+LANES = 8
+BLOCK_MAX = 64
 
 _CTYPE = {"number": "double ", "string": "char *const ", "bool": "int ", "index": "int "}
 
@@ -68,6 +81,30 @@ def _text_bytes(v: str) -> bytes:
     return v.encode("utf-8", "surrogatepass")
 
 
+def _float(v: float) -> str:
+    """A float literal of the float32 value that v rounds to."""
+    f = float(np.float32(v))
+    if math.isinf(f):
+        return "INFINITY" if f > 0 else "(-INFINITY)"
+    text = (repr(f) if f.is_integer() else f.hex()) + "f"
+    return f"({text})" if text.startswith("-") else text
+
+
+def _compact(forest: list[ir.Tree]) -> bool:
+    """Can this forest use the compact node (float bound, 16-bit child and input)? When
+    every bound B is the top of a float32 rounding interval, `x <= B` is exactly
+    `(float)x <= (float)B` (sklearn's own float32 split), and the walk reads half the
+    bytes."""
+    inputs, most = len(forest[0].inputs), max(len(t.left) for t in forest)
+    if 3 * inputs >= 2**16 or most >= 2**16:
+        return False
+    bounds = np.array([b for t in forest for b, left in zip(t.bound, t.left) if left != -1])
+    with np.errstate(over="ignore"):
+        f = bounds.astype(np.float32)
+        above = np.nextafter(bounds, np.inf).astype(np.float32)
+    return bool(np.all((above > f) | np.isposinf(bounds)))
+
+
 class _Printer(Printer):
     """Prints expressions and functions; collects the tables and helpers they use."""
 
@@ -79,9 +116,11 @@ class _Printer(Printer):
     def __init__(self, program: ir.Program, prefix: str, idents: list[str]):
         super().__init__()
         self.program, self.p, self.idents = program, prefix, idents
-        self.trees = {id(t): i for i, t in enumerate(collect_trees(program))}
+        self.forests = forests(collect_trees(program))  # numbered forest by forest
+        self.trees = {id(t): i for i, t in enumerate(t for f in self.forests for t in f)}
+        self.forest_of = {id(t): g for g, f in enumerate(self.forests) for t in f}
+        self.layout = ["32" if _compact(f) else "" for f in self.forests]
         self.sets: dict[tuple, str] = {}
-        self.forests: dict[tuple[int, ...], str] = {}
         self.helpers: set[str] = set()
         self.uses_strcmp = False
 
@@ -127,65 +166,81 @@ class _Printer(Printer):
         return f"{self.names[id(node.vec)]}[{node.k}]"
 
     def tree_tables(self, tree: ir.Tree) -> list[str]:
-        """The nodes in preorder, so that a split's left child is the next node; each
-        holds its bound, right child, input index and two flags: a missing value goes
-        left; a leaf (whose `right` is its row of leaf values)."""
-        if max(tree.feature) >= 2**30:
-            raise ValueError("c target: a tree reads more than 2**30 inputs")
-        order, stack = [], [0]
-        while stack:
-            i = stack.pop()
-            order.append(i)
+        """The nodes in breadth-first order, so that a split's children are neighbours;
+        each holds its bound, its left child and the input slot it reads (see `slots`):
+        the walk goes right exactly when slot > bound. A leaf loops to itself (bound +inf),
+        so every walk takes the tree's depth in steps, without a branch. Leaf values are
+        kept apart, by node, so the walk's hot data stays small."""
+        g = self.forest_of[id(tree)]
+        nx = len(tree.inputs)
+        order = [0]
+        for i in order:  # grows while iterating: breadth-first
             if tree.left[i] != -1:
-                stack += [tree.right[i], tree.left[i]]
+                order += [tree.left[i], tree.right[i]]
         new = {old: j for j, old in enumerate(order)}
         nodes, leaves = [], []
-        for i in order:
+        bound = _float if self.layout[g] else number
+        for j, i in enumerate(order):
             if tree.left[i] == -1:
-                nodes.append(f"{{0.0, {len(leaves)}, 0, 0, 1}}")
+                nodes.append(f"{{INFINITY, {j}, 1}}")
                 leaves.append("{" + ", ".join(number(v) for v in tree.values[i]) + "}")
+                continue
+            f, b, nan_left = tree.feature[i], tree.bound[i], tree.missing_left[i]
+            if b == math.inf and not nan_left:  # only a missing value goes right
+                slot, text = 2 * nx + f, bound(0.5)
             else:
-                nodes.append(f"{{{number(tree.bound[i])}, {new[tree.right[i]]}, "
-                             f"{tree.feature[i]}, {int(tree.missing_left[i])}, 0}}")
+                slot, text = 2 * f + int(nan_left), bound(b)
+            nodes.append(f"{{{text}, {new[tree.left[i]]}, {slot}}}")
+            leaves.append("{0}")
         t = self.trees[id(tree)]
-        return [f"static const {self.p}_node {self.p}_tree{t}[{len(nodes)}] = {{",
+        return [f"static const {self.p}_node{self.layout[g]} {self.p}_tree{t}[{len(nodes)}] = {{",
                 *(f"    {r}," for r in nodes), "};",
                 f"static const double {self.p}_leaf{t}[{len(leaves)}][{tree.width}] = {{",
                 *(f"    {r}," for r in leaves), "};"]
 
-    def walk_forest(self, inputs: tuple[ir.Expr, ...], bound: list[ir.Expr],
-                    forests: dict) -> list[str]:
-        """Compute the inputs once, then walk every tree reading them in one lockstep
-        loop; forests[id(inputs)] records where each tree's leaf row lands."""
-        k = len(forests)
-        members = [n for n in bound if isinstance(n, ir.Tree) and n.inputs is inputs]
-        trees = tuple(self.trees[id(n)] for n in members)
-        table = self.forests.setdefault(trees, f"{self.p}_forest{len(self.forests)}")
-        forests[id(inputs)] = (f"leaf{k}", {id(n): j for j, n in enumerate(members)})
-        items = self.join(inputs)
-        return [f"    const double x{k}[{len(inputs)}] = {{{items}}};",
-                f"    int leaf{k}[{len(trees)}];",
-                f"    {self.use('walk')}({table}, {len(trees)}, x{k}, leaf{k});"]
+    def slots(self, g: int) -> int:
+        """How many input slots a row of forest g has. Slot 2k is input k with a missing
+        value as +inf (above every bound: it goes right), slot 2k + 1 with it as -inf (it
+        goes left); where a bound is +inf and a missing value goes right, slot 2n + k
+        is 1 for a missing input k, else 0."""
+        forest = self.forests[g]
+        nx = len(forest[0].inputs)
+        only_nan = any(b == math.inf and not ml and left != -1 for t in forest
+                       for b, ml, left in zip(t.bound, t.missing_left, t.left))
+        return 3 * nx if only_nan else 2 * nx
+
+    def inputs_function(self, g: int, inputs: tuple[ir.Expr, ...]) -> list[str]:
+        """Forest g's inputs, computed once per row into x (read at every split)."""
+        sched = schedule(list(inputs), prefix="u")
+        self.names = dict(sched.names)
+        real, nx = ("float" if self.layout[g] else "double"), len(inputs)
+        lines = [f"static void {self.p}_inputs{g}(const {self.p}_input *in, {real} *x)", "{"]
+        if not features_of(list(inputs)):
+            lines.append("    (void)in;")
+        lines += [f"    const {_CTYPE[n.type]}{self.names[id(n)]} = {self.expr(n, top=True)};"
+                  for n in sched.bound]
+        put = self.use("put" + self.layout[g])
+        lines += [f"    {put}(x + {2 * k}, {self.expr(n)});" for k, n in enumerate(inputs)]
+        if self.slots(g) > 2 * nx:  # the two slots of an input differ only when it is missing
+            lines += [f"    x[{2 * nx + k}] = x[{2 * k}] != x[{2 * k + 1}];" for k in range(nx)]
+        return lines + ["}", ""]
 
     def function(self, out: ir.Output, signature: str, width: str | None) -> list[str]:
-        """The per-row scoring function: bind shared nodes, run the checks in order,
-        then write the outputs."""
+        """The per-row scoring function: bind shared nodes (a tree is its leaf's value
+        row, `leaf` holding where each tree's walk ended), run the checks in order, then
+        write the outputs."""
         program, p = self.program, self.p
         roots = output_roots(program, out.name)
-        sched = schedule(roots)
+        sched = schedule(roots, into_trees=False)
         names = self.names = dict(sched.names)
         lines = [signature, "{"]
-        if not features_of(roots):
+        if not features_of(roots, into_trees=False):
             lines.append("    (void)in;")
-        forests: dict[int, tuple[str, dict[int, int]]] = {}  # by inputs: leaf array, slots
         for node in sched.bound:
             name = names[id(node)]
             if isinstance(node, ir.Tree):
-                if id(node.inputs) not in forests:  # the trees of a forest share inputs
-                    lines += self.walk_forest(node.inputs, sched.bound, forests)
-                leaves, slot = forests[id(node.inputs)]
-                lines.append(f"    const double *const {name} = "
-                             f"{p}_leaf{self.trees[id(node)]}[{leaves}[{slot[id(node)]}]];")
+                t = self.trees[id(node)]
+                lines.append(f"    const double *const {name} = {p}_leaf{t}[leaf[{t}]];")
             else:
                 lines.append(f"    const {_CTYPE[node.type]}{name} = "
                              f"{self.expr(node, top=True)};")
@@ -216,25 +271,22 @@ class _Printer(Printer):
     def helper_code(self) -> list[str]:
         p = self.p
         code = {
-            "walk": f"""\
-/* Walk n trees over inputs x; leaf[k] gets the value row tree k reaches. The walks
-   advance in lockstep, one level per pass, so their memory reads overlap. */
-static void {p}_walk(const {p}_node *const *trees, int n, const double *x, int *leaf)
+            **{f"walk_{over}{kind}": _walk(over, p, kind)
+               for over in ("rows", "trees") for kind in ("", "32")},
+            "put": f"""\
+/* The two input slots of value v (see the forest's walk). */
+static void {p}_put(double *x, double v)
 {{
-    int k, busy = 1;
-    for (k = 0; k < n; ++k) leaf[k] = 0;
-    while (busy) {{
-        busy = 0;
-        for (k = 0; k < n; ++k) {{
-            const {p}_node *t = trees[k] + leaf[k];
-            if (!t->leaf) {{
-                const double v = x[t->feature];
-                leaf[k] = (isnan(v) ? t->nan_left : v <= t->bound) ? leaf[k] + 1 : t->right;
-                busy = 1;
-            }}
-        }}
-    }}
-    for (k = 0; k < n; ++k) leaf[k] = trees[k][leaf[k]].right;
+    x[0] = isnan(v) ? INFINITY : v;
+    x[1] = isnan(v) ? -INFINITY : v;
+}}""",
+            "put32": f"""\
+/* The two input slots of value v (see the forest's walk), rounded to float as sklearn's
+   trees round their input. */
+static void {p}_put32(float *x, double v)
+{{
+    x[0] = isnan(v) ? INFINITY : (float)v;
+    x[1] = isnan(v) ? -INFINITY : (float)v;
 }}""",
             "max": f"""\
 /* numpy.max: NaN when any term is NaN, else the largest. */
@@ -287,8 +339,62 @@ static int {p}_in_number(double x, const double *set, size_t n)
     return 0;
 }}""",
         }
-        return [code[h] + "\n" for h in ("walk", "max", "argmax", "in_text", "in_number")
-                if h in self.helpers]
+        order = ("put", "put32", "walk_rows", "walk_trees", "walk_rows32", "walk_trees32",
+                 "max", "argmax", "in_text", "in_number")
+        return [code[h] + "\n" for h in order if h in self.helpers]
+
+
+def _walk(over: str, p: str, kind: str) -> str:
+    """A walker that advances LANES independent walks in lockstep (their memory reads
+    overlap), each step branch-free: over "rows", one tree at a time for a block of rows
+    (the tree's nodes stay in cache); over "trees", every tree for one row. `kind` "32"
+    is the compact layout, which reads float inputs."""
+    lanes = range(LANES)
+    real = "float" if kind else "double"
+    pick = "(r + {j} < m ? r + {j} : m - 1)" if over == "rows" else "(t + {j} < n ? t + {j} : t)"
+    steps = "\n".join(
+        f"                {{ const {p}_node{kind} *const q = T{j} + i{j}; "
+        f"i{j} = q->left + (x{j}[q->key] > q->bound); }}" for j in lanes)
+    starts = ", ".join(f"i{j} = 0" for j in lanes)  # unsigned: no sign extension
+    if over == "rows":
+        head = f"""\
+/* Walk each of n trees for m rows of input slots (nx per row): leaf[r * stride + t]
+   gets the node where row r ends in tree t. */
+static void {p}_walk_rows{kind}(const {p}_node{kind} *const *trees, const unsigned short *depth,
+                          int n, const {real} *x, int nx, int m, int *leaf, int stride)
+{{
+    int t, r, d;
+    for (t = 0; t < n; ++t) {{
+        for (r = 0; r < m; r += {LANES}) {{
+"""
+        lanes_setup = "".join(
+            f"            const {p}_node{kind} *const T{j} = trees[t];\n"
+            f"            const {real} *const x{j} = x + {pick.format(j=j)} * nx;\n"
+            for j in lanes)
+        depth = "depth[t]"
+        store = "".join(f"            if (r + {j} < m) leaf[(r + {j}) * stride + t] = i{j};\n"
+                        for j in lanes)
+    else:
+        head = f"""\
+/* Walk n trees for one row of inputs x: leaf[t] gets the node where it ends in tree t. */
+static void {p}_walk_trees{kind}(const {p}_node{kind} *const *trees,
+                           const unsigned short *depth, int n, const {real} *x, int *leaf)
+{{
+    int t, d, r;
+    for (t = 0; t < n; t += {LANES}) {{
+        {{
+            int steps = 0;
+"""
+        lanes_setup = "".join(
+            f"            const {p}_node{kind} *const T{j} = trees[{pick.format(j=j)}];\n"
+            f"            const {real} *const x{j} = x;\n" for j in lanes)
+        lanes_setup += (f"            for (r = 0; r < {LANES} && t + r < n; ++r)\n"
+                        "                if (depth[t + r] > steps) steps = depth[t + r];\n")
+        depth = "steps"
+        store = "".join(f"            if (t + {j} < n) leaf[t + {j}] = i{j};\n" for j in lanes)
+    return (head + lanes_setup + f"            int {starts};\n"
+            f"            for (d = 0; d < {depth}; ++d) {{\n{steps}\n            }}\n"
+            + store + "        }\n    }\n}")
 
 
 def _out_param(out: ir.Output, p: str) -> tuple[str, str | None]:
@@ -299,6 +405,43 @@ def _out_param(out: ir.Output, p: str) -> tuple[str, str | None]:
         return "double", f"{p}_N_CLASSES" if out.name == "predict_proba" else \
             f"{p}_N_{out.name.upper()}"
     return ("int" if out.shape == "label" else "double"), None
+
+
+def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig: str,
+                        width: str | None) -> list[str]:
+    """The public per-row and batch functions of an output that reads forests `used`:
+    compute each forest's inputs, walk its trees, then finish the row in `row`. A batch
+    works in blocks of rows, walking one tree at a time over the block."""
+    p, n_trees = pr.p, len(pr.trees)
+    forests = [(g, len(pr.forests[g]), pr.slots(g), pr.trees[id(pr.forests[g][0])])
+               for g in used]
+    per_row = 4 * n_trees + 8 * sum(nx for _, _, nx, _ in forests)  # bytes of scratch
+    block = max(1, min(BLOCK_MAX, 48 * 1024 // per_row))
+    block -= block % LANES if block >= LANES else 0
+    real = {g: "float" if pr.layout[g] else "double" for g in used}
+    one = [sig, "{", *(f"    {real[g]} x{g}[{nx}];" for g, _, nx, _ in forests),
+           f"    int leaf[{n_trees}];"]
+    for g, nt, _, first in forests:
+        walk = pr.use("walk_trees" + pr.layout[g])
+        one += [f"    {p}_inputs{g}(in, x{g});",
+                f"    {walk}({p}_forest{g}, {p}_depth{g}, {nt}, x{g}, leaf + {first});"]
+    one += [f"    return {row}(in, leaf, out);", "}", ""]
+    step = f" * {width}" if width else ""
+    batch = [bsig, "{", *(f"    {real[g]} x{g}[{block * nx}];" for g, _, nx, _ in forests),
+             f"    int leaf[{block * n_trees}];", "    int status = 0, r, m;", "    size_t done;",
+             f"    for (done = 0; done < n; done += {block}) {{",
+             f"        m = n - done < {block} ? (int)(n - done) : {block};"]
+    for g, nt, nx, first in forests:
+        batch += [f"        for (r = 0; r < m; ++r) "
+                  f"{p}_inputs{g}(rows + done + r, x{g} + r * {nx});",
+                  f"        {pr.use('walk_rows' + pr.layout[g])}({p}_forest{g}, {p}_depth{g}, "
+                  f"{nt}, x{g}, {nx}, m, leaf + {first}, {n_trees});"]
+    batch += ["        for (r = 0; r < m; ++r) {",
+              f"            const int s = {row}(rows + done + r, leaf + r * {n_trees}, "
+              f"out + (done + r){step});",
+              "            if (status == 0) status = s;", "        }", "    }",
+              "    return status;", "}", ""]
+    return one + batch
 
 
 def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict[str, str]:
@@ -322,19 +465,30 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
         fields.append(f"    {ctype}{ident}; /* {comment(json.dumps(spec.name))} */")
     classes = ", ".join(f"{i} = {comment(json.dumps(c))}" for i, c in enumerate(program.classes))
 
-    protos, bodies, batches = [], [], []
+    protos, bodies, walked = [], [], set()
     for out in program.outputs.values():
         ctype, width = _out_param(out, p)
         param = f"{ctype} out[{width}]" if width else f"{ctype} *out"
         sig = f"int {p}_{out.name}(const {p}_input *in, {param})"
         bsig = f"int {p}_{out.name}_batch(const {p}_input *rows, size_t n, {ctype} *out)"
         protos += [sig + ";", bsig + ";"]
-        bodies += pr.function(out, sig, width) + [""]
-        step = f"r * {width}" if width else "r"
-        batches += [bsig, "{", "    int status = 0;", "    size_t r;",
-                    "    for (r = 0; r < n; ++r) {",
-                    f"        const int s = {p}_{out.name}(rows + r, out + {step});",
-                    "        if (status == 0) status = s;", "    }", "    return status;", "}", ""]
+        used = sorted({pr.forest_of[id(t)] for t in trees_of(output_roots(program, out.name))})
+        walked.update(used)
+        if used:
+            row = f"{p}_{out.name}_row"
+            bodies += pr.function(out, f"static int {row}(const {p}_input *in, "
+                                  f"const int *leaf, {param})", width) + [""]
+            bodies += _walked_entry_points(pr, used, row, sig, bsig, width)
+        else:
+            bodies += pr.function(out, sig, width) + [""]
+            step = f"r * {width}" if width else "r"
+            bodies += [bsig, "{", "    int status = 0;", "    size_t r;",
+                       "    for (r = 0; r < n; ++r) {",
+                       f"        const int s = {p}_{out.name}(rows + r, out + {step});",
+                       "        if (status == 0) status = s;", "    }", "    return status;",
+                       "}", ""]
+    for g in sorted(walked):
+        bodies[:0] = pr.inputs_function(g, pr.forests[g][0].inputs)
 
     h = [top, f"#ifndef {p}_H", f"#define {p}_H", "", "#include <stddef.h>", "",
          "#ifdef __cplusplus", 'extern "C" {', "#endif", "", *defines, "",
@@ -352,14 +506,24 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
 
     tables = []
     if pr.trees:
-        tables += [f"typedef struct {{ double bound; int right; unsigned int feature : 30, "
-                   f"nan_left : 1, leaf : 1; }} {p}_node;", ""]
-    for tree in collect_trees(program):
-        tables += pr.tree_tables(tree) + [""]
+        if "" in pr.layout:
+            tables.append(f"typedef struct {{ double bound; int left; unsigned int key; }} "
+                          f"{p}_node;")
+        if "32" in pr.layout:
+            tables.append(f"typedef struct {{ float bound; unsigned short left, key; }} "
+                          f"{p}_node32;")
+        tables.append("")
+    for g, forest in enumerate(pr.forests):
+        for tree in forest:
+            tables += pr.tree_tables(tree) + [""]
+        if g in walked:
+            items = ", ".join(f"{p}_tree{pr.trees[id(t)]}" for t in forest)
+            depths = ", ".join(str(tree_depth(t)) for t in forest)
+            tables += [f"static const {p}_node{pr.layout[g]} *const {p}_forest{g}[{len(forest)}] "
+                       f"= {{{items}}};",
+                       f"static const unsigned short {p}_depth{g}[{len(forest)}] = {{{depths}}};",
+                       ""]
     helpers = pr.helper_code()  # after printing bodies: now every used helper is known
-    for trees, fname in pr.forests.items():
-        items = ", ".join(f"{p}_tree{t}" for t in trees)
-        tables.append(f"static const {p}_node *const {fname}[{len(trees)}] = {{{items}}};")
     for values, sname in pr.sets.items():
         text = isinstance(values[0], str)
         items = ", ".join(pr.literal(v) for v in values)
@@ -372,5 +536,5 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
     if pr.uses_strcmp:
         includes.append("#include <string.h>")
     c = [top, _PRAGMAS, "", *includes, "", f'#include "{p}.h"', "",
-         *tables, "", *helpers, *bodies, *batches]
+         *tables, "", *helpers, *bodies]
     return {f"{p}.h": "\n".join(h), f"{p}.c": re.sub(r"\n{3,}", "\n\n", "\n".join(c))}

@@ -3,6 +3,7 @@ and labels, the header contract as a C host sees it, and a large forest."""
 
 from __future__ import annotations
 
+import ctypes
 import math
 import re
 import shutil
@@ -15,6 +16,8 @@ import pandas as pd
 import pytest
 import sklearn
 from conftest import build_scorer
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.impute import SimpleImputer
@@ -50,6 +53,7 @@ from scorec.compiler.ir import (
     Tree,
 )
 from scorec.compiler.lower import lower_model
+from scorec.compiler.lowering.common import f32_split_bound
 from scorec.compiler.passes import collect_trees, tree_depth
 from scorec.runtime.c_runtime import CFLAGS, CScorer, build_library
 from scorec.runtime.python_runtime import PythonScorer
@@ -377,3 +381,76 @@ def test_every_ir_node_matches_the_python_target(task: str, tmp_path: Path) -> N
         assert not bad, (output, bad[:5])
     refused = [r for r in c.score("predict", rows) if isinstance(r, Refused)]
     assert {r.reason for r in refused} == {"INFINITE_VALUE", "UNKNOWN_CATEGORY", "MISSING_VALUE"}
+
+
+def _ir_walk(tree: Tree, x: list[float]) -> tuple[float, ...]:
+    """The IR's meaning of a tree, read off its docstring, for one row."""
+    i = 0
+    while tree.left[i] != -1:
+        v = x[tree.feature[i]]
+        go_left = tree.missing_left[i] if math.isnan(v) else v <= tree.bound[i]
+        i = tree.left[i] if go_left else tree.right[i]
+    return tree.values[i]
+
+
+@st.composite
+def _tree(draw: st.DrawFn, inputs: tuple, bounds: st.SearchStrategy) -> Tree:
+    """A random tree, numbered as sklearn numbers its nodes (children after parents)."""
+    feature, bound, missing, left, right, values = [], [], [], [], [], []
+    todo = [0]  # depths of nodes to create, breadth-first
+    while todo:
+        depth = todo.pop(0)
+        i = len(feature)
+        split = depth < 2 or (depth < 6 and draw(st.booleans()))
+        feature.append(draw(st.integers(0, len(inputs) - 1)) if split else 0)
+        bound.append(draw(bounds) if split else 0.0)
+        missing.append(draw(st.booleans()) and split)
+        left.append(-1)
+        right.append(-1)
+        values.append(() if split else (draw(st.floats(-9, 9)),))
+        if split:
+            left[i] = i + 1 + len(todo)
+            right[i] = left[i] + 1
+            todo += [depth + 1, depth + 1]
+    return Tree(inputs, tuple(feature), tuple(bound), tuple(missing), tuple(left),
+                tuple(right), tuple(values))
+
+
+SPECIAL_BOUNDS = [math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 5e-324, 3.5e38, -3.5e38]
+
+
+@given(data=st.data())
+def test_forest_walks_match_the_ir_per_row_and_in_batch(data: st.DataObject,
+                                                        tmp_path_factory) -> None:
+    """Both tree layouts (float32 split bounds: compact; any double: wide), bounds of
+    +-inf, NaN routing both ways, more rows than a batch block, and the per-row entry
+    point against the batch one."""
+    n_inputs = data.draw(st.integers(1, 4))
+    inputs = tuple(Feature(i) for i in range(n_inputs))
+    float32_tops = st.floats(-1e6, 1e6).map(f32_split_bound)
+    doubles = st.one_of(st.floats(-10, 10), st.sampled_from(SPECIAL_BOUNDS))
+    bounds = data.draw(st.sampled_from([float32_tops, doubles]))
+    trees = data.draw(st.lists(_tree(inputs, bounds), min_size=1, max_size=12))
+    value = Sum((Const(0.25), *(Item(t, 0) for t in trees)))
+    program = Program(tuple(FeatureSpec(f"x{i}", "number") for i in range(n_inputs)),
+                      "regression", outputs={"predict": Output("predict", "scalar", (value,))})
+    scorer, _ = build_scorer(program, "c", tmp_path_factory.mktemp("walk"))
+    cuts = sorted({b for t in trees for b, lf in zip(t.bound, t.left) if lf != -1})
+    near = [v for b in cuts for v in (b, math.nextafter(b, -math.inf),
+                                      math.nextafter(b, math.inf))]
+    pool = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e300, *near]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    rows = rng.choice(pool, size=(data.draw(st.integers(1, 300)), n_inputs)).tolist()
+    expected = []
+    for row in rows:
+        total = 0.25
+        for t in trees:
+            total += _ir_walk(t, row)[0]
+        expected.append(total)
+    assert scorer.score("predict", rows) == expected  # the batch entry point
+    one, _, ctype = scorer.fns["predict"]
+    structs, _keep = scorer._rows(rows)
+    got = ctype()
+    for i, want in enumerate(expected):
+        assert one(structs[i:i + 1].ctypes.data, ctypes.byref(got)) == 0
+        assert got.value == want
