@@ -3,10 +3,11 @@ them as straight-line code over `static const` tables; no heap, no recursion, no
 that change, and only <math.h>, <stddef.h> and (for text) <string.h>.
 
 Every IR node is printed with its exact IEEE-754 double meaning: constants are hex
-floats, `Sum` keeps its left-to-right grouping, trees are walked from node tables by
-one shared loop (no recursion; the trees of a forest advance in lockstep so their memory
-reads overlap), and floating-point contraction (fused multiply-add) is switched off,
-since it would change the rounding of `a * b + c`.
+floats, `Sum` keeps its left-to-right grouping, trees are walked from node tables
+(no recursion, no branch per node: a batch walks one tree at a time over a block of
+rows, eight rows in lockstep so their memory reads overlap), and floating-point
+contraction (fused multiply-add) is switched off, since it would change the rounding
+of `a * b + c`.
 """
 
 from __future__ import annotations

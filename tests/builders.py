@@ -17,6 +17,10 @@ from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -302,6 +306,77 @@ def _tree(cls, forest: bool, classifier: bool):
     return build
 
 
+def _gradient_boosting(classifier: bool):
+    """GradientBoosting*: small (1-6 stages, depth 1-3). It refuses NaN, so numbers are
+    imputed, or the data have none and NaN rows are refused; text is one-hot encoded,
+    sometimes into a sparse matrix (GB scores CSR input)."""
+    @st.composite
+    def build(draw):
+        task = "classification" if classifier else "regression"
+        impute = draw(st.booleans())
+        X, y = draw(dataset(task=task, n_num=(1, 4), n_str=(0, 1), missing=impute))
+        params = {"n_estimators": draw(st.integers(1, 6)),
+                  "max_depth": draw(st.sampled_from([1, 2, 3])),
+                  "learning_rate": draw(st.sampled_from([0.1, 0.3, 1.0])),
+                  "subsample": draw(st.sampled_from([1.0, 0.7])),
+                  "init": draw(st.sampled_from([None, None, "zero"])),
+                  "random_state": 0}
+        if classifier:
+            binary = len(set(y.tolist())) == 2
+            params["loss"] = draw(st.sampled_from(["log_loss", "exponential"])) if binary \
+                else "log_loss"
+            est = GradientBoostingClassifier(**params)
+        else:
+            params["loss"] = draw(st.sampled_from(
+                ["squared_error", "absolute_error", "huber", "quantile"]))
+            est = GradientBoostingRegressor(**params)
+        num, txt = _split(X)
+        if txt:
+            steps = [("txt", _encode_text(), txt)]
+            if num:
+                steps.append(("num", SimpleImputer(), num))
+            ct = ColumnTransformer(steps, sparse_threshold=draw(st.sampled_from([0.0, 1.0])))
+            return _fit(make_pipeline(ct, est), X, y)
+        if impute:
+            return _fit(make_pipeline(SimpleImputer(), est), X, y)
+        return _fit(est if draw(st.booleans()) else make_pipeline(est), X, y)
+
+    return build
+
+
+def _hist_gradient_boosting(classifier: bool):
+    """HistGradientBoosting*: small (1-6 iterations, few leaves), native NaN support (the
+    numbers keep their NaN), text one-hot encoded into a dense array."""
+    @st.composite
+    def build(draw):
+        task = "classification" if classifier else "regression"
+        X, y = draw(dataset(task=task, n_num=(1, 4), n_str=(0, 1)))
+        params = {"max_iter": draw(st.integers(1, 6)),
+                  "max_leaf_nodes": draw(st.sampled_from([3, 8, 31])),
+                  "max_depth": draw(st.sampled_from([2, 4, None])),
+                  "min_samples_leaf": draw(st.sampled_from([1, 5, 20])),
+                  "learning_rate": draw(st.sampled_from([0.1, 0.5, 1.0])),
+                  "max_bins": draw(st.sampled_from([255, 8])),
+                  "early_stopping": False, "random_state": 0}
+        if classifier:
+            est = HistGradientBoostingClassifier(**params)
+        else:
+            loss = draw(st.sampled_from(
+                ["squared_error", "absolute_error", "quantile", "poisson", "gamma"]))
+            if loss in ("poisson", "gamma"):
+                y = np.abs(y) + (0.1 if loss == "gamma" else 0.0)
+            est = HistGradientBoostingRegressor(
+                loss=loss, quantile=0.3 if loss == "quantile" else None, **params)
+        num, txt = _split(X)
+        if txt:
+            ct = ColumnTransformer([("txt", _encode_text(), txt)], remainder="passthrough",
+                                   sparse_threshold=0)
+            return _fit(make_pipeline(ct, est), X, y)
+        return _fit(est if draw(st.booleans()) else make_pipeline(est), X, y)
+
+    return build
+
+
 @st.composite
 def function_transformer(draw):
     """Identity FunctionTransformers: explicit ones, and the one remainder='passthrough' makes."""
@@ -349,4 +424,8 @@ BUILDERS = {
     "ExtraTreesRegressor": _tree(ExtraTreesRegressor, True, False),
     "ExtraTreeClassifier": _tree(ExtraTreeClassifier, False, True),
     "ExtraTreeRegressor": _tree(ExtraTreeRegressor, False, False),
+    "GradientBoostingClassifier": _gradient_boosting(classifier=True),
+    "GradientBoostingRegressor": _gradient_boosting(classifier=False),
+    "HistGradientBoostingClassifier": _hist_gradient_boosting(classifier=True),
+    "HistGradientBoostingRegressor": _hist_gradient_boosting(classifier=False),
 }

@@ -1,5 +1,5 @@
 """Lowering rules, one module per family of sklearn components; importing registers them."""
 
-from . import compose, encode, impute, linear, scale, trees
+from . import boosting, compose, encode, impute, linear, scale, trees
 
-__all__ = ["compose", "encode", "impute", "linear", "scale", "trees"]
+__all__ = ["boosting", "compose", "encode", "impute", "linear", "scale", "trees"]
