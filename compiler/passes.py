@@ -9,9 +9,25 @@ of the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
-from .ir import Const, Expr, Feature, Item, Program, Tree
+from .ir import (
+    Arith,
+    Compare,
+    Const,
+    Expr,
+    Feature,
+    IsMissing,
+    Item,
+    Max,
+    Neg,
+    Or,
+    Program,
+    Select,
+    Sum,
+    Tree,
+)
 
 
 @dataclass
@@ -60,11 +76,18 @@ def _postorder(roots: list[Expr], into_trees: bool = True) -> list[Expr]:
     return order
 
 
+def nodes(roots: list[Expr], into_trees: bool = True) -> list[Expr]:
+    """Every node reachable from `roots`, once, children before parents."""
+    return _postorder(roots, into_trees)
+
+
 def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True) -> Schedule:
     """Decide which nodes reachable from `roots` are bound to names. With `into_trees`
     false, trees are opaque: bound, but their inputs are someone else's to compute."""
     order = _postorder(roots, into_trees)
-    refs: dict[int, int] = {}
+    refs: dict[int, int] = {id(root): 0 for root in roots}
+    for root in roots:  # a root is used once per time it is listed (predict_proba's p1)
+        refs[id(root)] += 1
     tree_inputs: set[int] = set()
     for node in order:
         if isinstance(node, Tree) and not into_trees:
@@ -136,3 +159,137 @@ def tree_depth(tree: Tree) -> int:
         if tree.left[i] != -1:
             depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1
     return max(depth)
+
+
+@dataclass(frozen=True)
+class _Range:
+    """What a number node can be: NaN or not, and a bound on its magnitude otherwise."""
+
+    nan: bool
+    mag: float  # |x| <= mag for every non-NaN value x (inf: no bound)
+
+
+_ANY = _Range(True, math.inf)
+
+
+def _up(x: float) -> float:
+    """x rounded up to the next double: a safe bound on a rounded result."""
+    return math.inf if x >= _DBL_MAX else math.nextafter(x, math.inf)
+
+
+class _Ranges:
+    """Ranges of number nodes, given what the checks that already passed rule out."""
+
+    def __init__(self) -> None:
+        self.not_nan: set[object] = set()
+        self.below: dict[object, float] = {}  # _key(node) -> a bound on its magnitude
+        self.memo: dict[int, _Range] = {}
+
+    def learn(self, item: Expr) -> None:
+        """The check item is known false for the row."""
+        if isinstance(item, Or):
+            pair = _inf_pair(item)
+            if pair is not None:  # not (x >= T or x <= -T): |x| < T
+                x, limit = pair
+                self.below[_key(x)] = min(self.below.get(_key(x), math.inf),
+                                          math.nextafter(limit, 0.0))
+            else:
+                for sub in item.items:
+                    self.learn(sub)
+        elif isinstance(item, IsMissing) and item.a.type == "number":
+            self.not_nan.add(_key(item.a))
+        self.memo.clear()
+
+    def can_hold(self, item: Expr) -> bool:
+        """Can the check item be true for some row?"""
+        if isinstance(item, Or):
+            return any(self.can_hold(sub) for sub in item.items)
+        if isinstance(item, IsMissing) and item.a.type == "number":
+            return self.of(item.a).nan
+        if isinstance(item, Compare) and item.op in (">=", "<="):
+            bound = item.bound if item.op == ">=" else -item.bound
+            return bound <= 0 or self.of(item.a).mag >= bound
+        return True
+
+    def of(self, node: Expr) -> _Range:
+        if id(node) not in self.memo:
+            r = self._compute(node)
+            nan = r.nan and _key(node) not in self.not_nan
+            self.memo[id(node)] = _Range(nan, min(r.mag, self.below.get(_key(node), math.inf)))
+        return self.memo[id(node)]
+
+    def _compute(self, node: Expr) -> _Range:
+        if isinstance(node, Const):
+            return _Range(True, 0.0) if math.isnan(node.value) else _Range(False, abs(node.value))
+        if isinstance(node, Select):
+            a, b = self.of(node.then), self.of(node.other)
+            other_nan = b.nan and not (isinstance(node.cond, IsMissing)
+                                       and node.cond.a is node.other)  # the imputer's shape
+            return _Range(a.nan or other_nan, max(a.mag, b.mag))
+        if isinstance(node, Neg):
+            return self.of(node.a)
+        if isinstance(node, (Sum, Max)):
+            parts = [self.of(t) for t in node.terms]
+            nan = any(p.nan for p in parts) or (isinstance(node, Sum) and
+                                                sum(p.mag == math.inf for p in parts) > 1)
+            mags = [p.mag for p in parts]
+            return _Range(nan, max(mags) if isinstance(node, Max) else _up(math.fsum(mags)))
+        if isinstance(node, Item) and isinstance(node.vec, Tree):
+            leaf = [v[node.k] for v in node.vec.values if v]
+            return _Range(any(math.isnan(v) for v in leaf),
+                          max(abs(v) for v in leaf if not math.isnan(v)) if leaf else 0.0)
+        if isinstance(node, Arith):
+            return self._arith(node.op, self.of(node.a), self.of(node.b), node.b)
+        return _ANY
+
+    @staticmethod
+    def _arith(op: str, a: _Range, b: _Range, divisor: Expr) -> _Range:
+        if op in "+-":
+            return _Range(a.nan or b.nan or (a.mag == b.mag == math.inf), _up(a.mag + b.mag))
+        if op == "*":
+            infinite = math.inf in (a.mag, b.mag)
+            return _Range(a.nan or b.nan or infinite, math.inf if infinite else _up(a.mag * b.mag))
+        if isinstance(divisor, Const) and 0.0 < abs(divisor.value) < math.inf:
+            return _Range(a.nan, _up(a.mag / abs(divisor.value)))
+        return _ANY
+
+
+_DBL_MAX = 1.7976931348623157e308
+
+
+def _key(node: Expr) -> object:
+    """Identity for facts: lowering makes a new Feature node per use of a column."""
+    return ("feature", node.index) if isinstance(node, Feature) else id(node)
+
+
+def _inf_pair(item: Or) -> tuple[Expr, float] | None:
+    """(x, T) when item is `x >= T or x <= -T` (T > 0): the shape of an infinity check."""
+    if len(item.items) != 2 or not all(isinstance(c, Compare) for c in item.items):
+        return None
+    hi, lo = item.items
+    if hi.op == ">=" and lo.op == "<=" and hi.a is lo.a and hi.bound == -lo.bound > 0:
+        return hi.a, hi.bound
+    return None
+
+
+def _prune(item: Expr, ranges: _Ranges) -> Expr | None:
+    """The item without the parts that cannot hold (None: it cannot hold at all)."""
+    if isinstance(item, Or) and _inf_pair(item) is None:
+        kept = [k for k in (_prune(sub, ranges) for sub in item.items) if k is not None]
+        return None if not kept else kept[0] if len(kept) == 1 else Or(tuple(kept))
+    return item if ranges.can_hold(item) else None
+
+
+def prune_checks(program: Program) -> Program:
+    """Drop the refusal tests that cannot fail once the earlier checks have passed: a
+    mean-imputed column is never NaN, a one-hot column never infinite, a column checked
+    finite stays finite through an imputer. Checks run in order and the first failing
+    one is the refusal, so removing tests that can never be true changes nothing but
+    speed; a check left with no test is dropped."""
+    ranges, checks = _Ranges(), []
+    for check in program.checks:
+        fails = _prune(check.fails, ranges)
+        if fails is not None:
+            checks.append(replace(check, fails=fails))
+        ranges.learn(check.fails)
+    return replace(program, checks=tuple(checks))

@@ -20,9 +20,11 @@ import numpy as np
 
 from scorec.compiler import ir
 from scorec.compiler.passes import (
+    all_roots,
     collect_trees,
     features_of,
     forests,
+    nodes,
     output_roots,
     schedule,
     tree_depth,
@@ -82,6 +84,11 @@ def _text_bytes(v: str) -> bytes:
     return v.encode("utf-8", "surrogatepass")
 
 
+def _text_key(node: ir.Expr) -> object:
+    """Which text a node is: a column is one text however many Feature nodes read it."""
+    return ("feature", node.index) if isinstance(node, ir.Feature) else id(node)
+
+
 def _float(v: float) -> str:
     """A float literal of the float32 value that v rounds to."""
     f = float(np.float32(v))
@@ -122,8 +129,17 @@ class _Printer(Printer):
         self.forest_of = {id(t): g for g, f in enumerate(self.forests) for t in f}
         self.layout = ["32" if _compact(f) else "" for f in self.forests]
         self.sets: dict[tuple, str] = {}
+        self.members: dict[tuple, str] = {}
         self.helpers: set[str] = set()
         self.uses_strcmp = False
+        # per text input: every category any test compares it with, in strcmp order
+        found: dict[object, set[str]] = {}
+        for n in nodes(all_roots(program)):
+            if isinstance(n, ir.InSet) and n.a.type == "string":
+                found.setdefault(_text_key(n.a), set()).update(
+                    v for v in n.values if "\0" not in v)  # a C string ends at a NUL
+        self.categories = {k: tuple(sorted(v, key=_text_bytes)) for k, v in found.items() if v}
+        self.cats: dict[object, str] = {}  # per function: category index variables
 
     def use(self, helper: str) -> str:
         self.helpers.add(helper)
@@ -132,27 +148,70 @@ class _Printer(Printer):
     def set_table(self, values: tuple) -> str:
         return self.sets.setdefault(values, f"{self.p}_set{len(self.sets)}")
 
+    def find_text(self, a: str, key: object) -> str:
+        """The index of text `a` among its input's categories, -1 for any other text."""
+        self.uses_strcmp = True
+        table = self.set_table(self.categories[key])
+        return f"{self.use('find_text')}({a}, {table}, {table}_start)"
+
+    def bind(self, sched, roots: list[ir.Expr], into_trees: bool) -> list[str]:
+        """The lines binding `sched`'s nodes in order; a text input compared with its
+        categories is looked up once, right where it is known, into `c<k>`."""
+        lookups = {}
+        for n in nodes(roots, into_trees):
+            if isinstance(n, ir.InSet) and n.a.type == "string" and n.values and \
+                    (isinstance(n.a, ir.Feature) or id(n.a) in self.names) and \
+                    _text_key(n.a) in self.categories:
+                lookups.setdefault(_text_key(n.a), n.a)
+        self.cats, lines = {}, []
+
+        def look_up(key: object) -> None:
+            var = self.cats[key] = f"c{len(self.cats)}"
+            lines.append(f"    const int {var} = {self.find_text(self.expr(lookups[key]), key)};")
+
+        for key, a in lookups.items():
+            if isinstance(a, ir.Feature):
+                look_up(key)
+        for node in sched.bound:
+            name = self.names[id(node)]
+            if isinstance(node, ir.Tree):
+                t = self.trees[id(node)]
+                lines.append(f"    const double *const {name} = {self.p}_leaf{t}[leaf[{t}]];")
+            else:
+                lines.append(f"    const {_CTYPE[node.type]}{name} = "
+                             f"{self.expr(node, top=True)};")
+            if _text_key(node) in lookups:
+                look_up(_text_key(node))
+        return lines
+
+    def member_table(self, size: int, members: tuple[int, ...]) -> str:
+        """A table of size + 1 flags, t[i + 1] = 1 for the members i (t[0]: index -1)."""
+        key = (size, members)
+        return self.members.setdefault(key, f"{self.p}_member{len(self.members)}")
+
     def feature(self, node: ir.Feature) -> str:
         return f"in->{self.idents[node.index]}"
 
     def in_set(self, node: ir.InSet) -> str:
         a, text = self.expr(node.a), node.a.type == "string"
-        # a C string ends at its first NUL: a category holding one can never be matched
-        values = tuple(v for v in node.values if not (text and "\0" in v))
         parts = []
         if node.missing:
             parts.append((self.NULL if text else self.NAN).format(a))
-        if len(values) >= SET_TABLE_MIN:
-            key = tuple(sorted(set(values), key=_text_bytes if text else float))
-            helper = self.use("in_text" if text else "in_number")
-            parts.append(f"{helper}({a}, {self.set_table(key)}, {len(key)})")
-            self.uses_strcmp |= text
-        elif values and text:
-            self.uses_strcmp = True
-            tests = " || ".join(f"strcmp({a}, {string(v)}) == 0" for v in values)
-            parts.append(f"({a} != NULL && ({tests}))" if not node.missing else tests)
-        elif values:
-            parts.extend(f"{a} == {number(v)}" for v in values)
+        if text:
+            key = _text_key(node.a)
+            table = self.categories.get(key, ())
+            found = tuple(sorted({table.index(v) for v in node.values if "\0" not in v}))
+            var = self.cats.get(key)
+            if found and var is not None and len(found) <= 4:
+                parts.extend(f"{var} == {i}" for i in found)
+            elif found:
+                c = var if var is not None else self.find_text(a, key)
+                parts.append(f"{self.member_table(len(table), found)}[{c} + 1]")
+        elif len(node.values) >= SET_TABLE_MIN:
+            key = tuple(sorted(set(node.values), key=float))
+            parts.append(f"{self.use('in_number')}({a}, {self.set_table(key)}, {len(key)})")
+        else:
+            parts.extend(f"{a} == {number(v)}" for v in node.values)
         return "(" + self.OR.join(parts) + ")" if parts else "0"
 
     def max(self, node: ir.Max | ir.Argmax) -> str:
@@ -218,8 +277,7 @@ class _Printer(Printer):
         lines = [f"static void {self.p}_inputs{g}(const {self.p}_input *in, {real} *x)", "{"]
         if not features_of(list(inputs)):
             lines.append("    (void)in;")
-        lines += [f"    const {_CTYPE[n.type]}{self.names[id(n)]} = {self.expr(n, top=True)};"
-                  for n in sched.bound]
+        lines += self.bind(sched, list(inputs), into_trees=True)
         put = self.use("put" + self.layout[g])
         lines += [f"    {put}(x + {2 * k}, {self.expr(n)});" for k, n in enumerate(inputs)]
         if self.slots(g) > 2 * nx:  # the two slots of an input differ only when it is missing
@@ -233,18 +291,11 @@ class _Printer(Printer):
         program, p = self.program, self.p
         roots = output_roots(program, out.name)
         sched = schedule(roots, into_trees=False)
-        names = self.names = dict(sched.names)
+        self.names = dict(sched.names)
         lines = [signature, "{"]
         if not features_of(roots, into_trees=False):
             lines.append("    (void)in;")
-        for node in sched.bound:
-            name = names[id(node)]
-            if isinstance(node, ir.Tree):
-                t = self.trees[id(node)]
-                lines.append(f"    const double *const {name} = {p}_leaf{t}[leaf[{t}]];")
-            else:
-                lines.append(f"    const {_CTYPE[node.type]}{name} = "
-                             f"{self.expr(node, top=True)};")
+        lines += self.bind(sched, roots, into_trees=False)
         if program.checks:
             lines.append("    int status;")
         for check in program.checks:
@@ -312,19 +363,22 @@ static int {p}_argmax(const double *x, int n)
     }}
     return best;
 }}""",
-            "in_text": f"""\
-/* Is s one of the n strings of `set` (sorted by strcmp)? Missing (NULL) is not. */
-static int {p}_in_text(const char *s, const char *const *set, size_t n)
+            "find_text": f"""\
+/* The index of s in `set`, sorted by strcmp, where start[b] .. start[b + 1] are the
+   strings whose first byte is b; -1 when s is not there (or missing: NULL). */
+static int {p}_find_text(const char *s, const char *const *set, const int *start)
 {{
-    size_t lo = 0, hi = n;
-    if (s == NULL) return 0;
+    int lo, hi;
+    if (s == NULL) return -1;
+    lo = start[(unsigned char)s[0]];
+    hi = start[(unsigned char)s[0] + 1];
     while (lo < hi) {{
-        const size_t mid = lo + (hi - lo) / 2;
+        const int mid = lo + (hi - lo) / 2;
         const int c = strcmp(s, set[mid]);
-        if (c == 0) return 1;
+        if (c == 0) return mid;
         if (c < 0) hi = mid; else lo = mid + 1;
     }}
-    return 0;
+    return -1;
 }}""",
             "in_number": f"""\
 /* Is x one of the n sorted numbers of `set`? NaN is not. */
@@ -341,7 +395,7 @@ static int {p}_in_number(double x, const double *set, size_t n)
 }}""",
         }
         order = ("put", "put32", "walk_rows", "walk_trees", "walk_rows32", "walk_trees32",
-                 "max", "argmax", "in_text", "in_number")
+                 "max", "argmax", "find_text", "in_number")
         return [code[h] + "\n" for h in order if h in self.helpers]
 
 
@@ -530,6 +584,13 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
         items = ", ".join(pr.literal(v) for v in values)
         ctype = "char *const" if text else "double"
         tables.append(f"static const {ctype} {sname}[{len(values)}] = {{{items}}};")
+        if text:
+            firsts = [(_text_bytes(v) or b"\0")[0] for v in values]  # "" is the only 0
+            starts = ", ".join(str(sum(f < b for f in firsts)) for b in range(257))
+            tables.append(f"static const int {sname}_start[257] = {{{starts}}};")
+    for (size, members), mname in pr.members.items():
+        flags = ", ".join("1" if i - 1 in members else "0" for i in range(size + 1))
+        tables.append(f"static const unsigned char {mname}[{size + 1}] = {{{flags}}};")
     if "LABELS" in pr.helpers:
         tables.append(f"static const int {p}_LABELS[{len(program.classes)}] = "
                       f"{{{', '.join(str(int(c)) for c in program.classes)}}};")

@@ -332,7 +332,8 @@ def _every_node_program(task: str) -> Program:
     scores = (Arith("-", f0, Const(0.1)),
               Select(Or((hostile, Not(InSet(f1, (1.5, -2.0))))), Const(1.0),
                      Exp(Neg(Arith("*", f0, Const(0.5))))),
-              Sum((f0, f1, Const(1e-3), Select(digits, Const(-0.0), Const(2.5)))))
+              Sum((f0, f1, Const(1e-3), Select(digits, Const(-0.0), Const(2.5)),
+                   Select(InSet(f2, (*HOSTILE, "a\0b", "ab", "a")), Const(7.0), Const(0.0)))))
     tree = Tree(inputs=(f0, f1), feature=(0, 1, 0, 0, 0), bound=(0.5, -1.0, 0.0, 0.0, 0.0),
                 missing_left=(True, False, False, False, False), left=(1, 3, -1, -1, -1),
                 right=(2, 4, -1, -1, -1), values=((), (), (1.0, -2.0), (3.0, 0.25), (-1.0, 0.5)))
@@ -371,7 +372,7 @@ def test_every_ir_node_matches_the_python_target(task: str, tmp_path: Path) -> N
     numbers = [math.nan, math.inf, -math.inf, 0.5, math.nextafter(0.5, 0.0),
                math.nextafter(0.5, 1.0), -1.0, 1.5, -2.0, 3.0, -4.0, 0.0, -0.0, 1e300,
                -1e300, -1500.0, 1500.0, 5e-324]
-    texts = [None, *HOSTILE, "a", "b", "refuse me", "fill ☃"]
+    texts = [None, *HOSTILE, "a", "b", "ab", "a\0b", "refuse me", "fill ☃", "naïve"]
     rng = np.random.default_rng(0)
     rows = [[float(rng.choice(numbers)), float(rng.choice(numbers)),
              texts[rng.integers(len(texts))]] for _ in range(3000)]

@@ -5,21 +5,22 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
 
-from ..ir import Argmax, Arith, BoolIndex, Compare, Const, Expr, Output, Sum
+from ..ir import Argmax, Arith, BoolIndex, Compare, Const, Expr, Output
 from ..registry import CompileError, Context, Frame, Head, rule
-from .common import as_label, check_numbers, expit, softmax
+from .common import as_label, check_numbers, expit, numpy_sum, softmax
 
 
 def _scores(coef: np.ndarray, intercept: np.ndarray, cols: list[Expr],
             finite: bool = True) -> list[Expr]:
     """One `x . w + b` per row of coef. With inputs checked finite, a zero weight adds
-    nothing and is left out; unchecked inputs keep every term (NaN * 0 is NaN)."""
+    nothing and is left out; unchecked inputs keep every term (NaN * 0 is NaN). sklearn
+    sums by BLAS, whose order depends on the CPU; this sums as numpy does (eight running
+    sums, then pairwise), which is as close and lets a CPU overlap the additions."""
     out = []
     for w, b in zip(coef, intercept):
         terms: list[Expr] = [Arith("*", x, Const(float(wj))) for x, wj in zip(cols, w)
                              if wj != 0 or not finite]
-        terms.append(Const(float(b)))
-        out.append(Sum(tuple(terms)) if len(terms) > 1 else terms[0])
+        out.append(Arith("+", numpy_sum(terms), Const(float(b))) if terms else Const(float(b)))
     return out
 
 
