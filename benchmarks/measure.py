@@ -115,3 +115,16 @@ def single_row(scorer: Scorer | Row, work: Workload, reference: str = "") -> Row
     except Exception as exc:
         return failed(scorer.name, exc)
     return Row(tool=scorer.name, seconds=per_row, cells=cells, reference=reference)
+
+
+def memory_floor_row(structs: np.ndarray, work: Workload) -> Row:
+    """The memory-bandwidth floor of a C batch: reading every byte of the input structs
+    once (numpy's xor-reduce over them as 64-bit words), per row. Text values, reached
+    through pointers, are not counted."""
+    words = structs.view(np.uint64).reshape(len(structs), -1)
+    best = best_of(lambda: np.bitwise_xor.reduce(words, axis=None), work.scale.repeats,
+                   work.scale.budget_s)
+    return Row(tool="memory floor (read every input byte once)",
+               seconds=best / len(structs),
+               cells={"notes": f"{structs.dtype.itemsize} bytes per row; the same struct "
+                               "array the scorec row scores"})

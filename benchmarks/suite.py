@@ -11,7 +11,15 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import bench_boosting, bench_compile, bench_forest, bench_linear, bench_sql, machine
+from . import (
+    bench_boosting,
+    bench_compile,
+    bench_forest,
+    bench_linear,
+    bench_logistic,
+    bench_sql,
+    machine,
+)
 from .config import FULL, QUICK, Scale
 from .report import HEADINGS, Table
 
@@ -100,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         if {"forest", "sql"} & set(sections):
             forest = bench_forest.train(scale, workdir)
         run("forest", lambda: bench_forest.tables(forest, scale, workdir))
-        run("linear", lambda: bench_linear.tables(scale, workdir))
+        run("linear", lambda: bench_linear.tables(scale, workdir)
+            + bench_logistic.tables(scale, workdir))
         run("sql", lambda: [bench_sql.table(forest, scale, workdir)])
         run("compile", lambda: [bench_compile.table(scale, workdir,
                                                     args.compile_all_peers)])
