@@ -11,31 +11,32 @@ from ..registry import CompileError, Context
 F32_OVERFLOW = float(np.finfo(np.float32).max) + 2.0**103
 
 
-def f32_split_bound(threshold: float) -> float:
-    """The double B with `x <= B` <=> `float32(x) <= threshold` for every non-NaN double x.
+def f32_split_bounds(thresholds: np.ndarray) -> np.ndarray:
+    """The doubles B with `x <= B` <=> `float32(x) <= threshold` for every non-NaN double x,
+    one per threshold.
 
     sklearn's trees cast X to float32 and compare it with a float64 threshold; folding
-    the cast into the bound makes one double compare exact in every target.
+    the cast into the bound makes one double compare exact in every target. B is the top
+    of the float32 rounding interval of f, the largest float32 <= threshold.
     """
-    thr = float(threshold)
-    if np.isnan(thr):
+    thr = np.asarray(thresholds, dtype=float)
+    if np.isnan(thr).any():
         raise CompileError("a tree split has a NaN threshold")
-    with np.errstate(over="ignore"):
-        f = np.float32(thr)
-    if float(f) > thr:
-        f = np.nextafter(f, np.float32(-np.inf))
-    if np.isposinf(f):
-        return float("inf")
-    if np.isneginf(f):
-        return -F32_OVERFLOW  # float32(x) is -inf, the tie included
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = thr.astype(np.float32)
+        f = np.where(f.astype(float) > thr, np.nextafter(f, np.float32(-np.inf)), f)
         up = np.nextafter(f, np.float32(np.inf))
-    if np.isposinf(up):
-        return float(np.nextafter(F32_OVERFLOW, -np.inf))
-    mid = (float(f) + float(up)) / 2.0  # exact: both are float32 values
-    with np.errstate(over="ignore"):
-        rounds_down = float(np.float32(mid)) <= thr
-    return mid if rounds_down else float(np.nextafter(mid, -np.inf))
+        mid = (f.astype(float) + up.astype(float)) / 2.0  # exact: both are float32 values
+        rounds_down = mid.astype(np.float32).astype(float) <= thr  # the tie rounds to even
+        bound = np.where(rounds_down, mid, np.nextafter(mid, -np.inf))
+    bound = np.where(np.isposinf(up), np.nextafter(F32_OVERFLOW, -np.inf), bound)
+    bound = np.where(np.isneginf(f), -F32_OVERFLOW, bound)  # float32(x) is -inf, tie included
+    return np.where(np.isposinf(f), np.inf, bound)
+
+
+def f32_split_bound(threshold: float) -> float:
+    """f32_split_bounds for one threshold."""
+    return float(f32_split_bounds(np.array([threshold]))[0])
 
 
 def is_inf(x: Expr) -> Expr:

@@ -18,7 +18,7 @@ from sklearn.tree import (
 
 from ..ir import Argmax, Arith, Const, Expr, Item, Output, Sum, Tree
 from ..registry import CompileError, Context, Frame, Head, rule
-from .common import as_label, check_numbers, f32_split_bound
+from .common import as_label, check_numbers, f32_split_bounds
 
 
 def lower_tree(est: object, inputs: tuple[Expr, ...], width: int) -> Tree:
@@ -26,18 +26,18 @@ def lower_tree(est: object, inputs: tuple[Expr, ...], width: int) -> Tree:
     t = est.tree_
     if t.n_outputs != 1:
         raise CompileError("multi-output trees are not supported")
-    left = tuple(int(v) for v in t.children_left)
-    split = [v != -1 for v in left]
+    split = t.children_left != -1
     missing = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=np.uint8))
+    values = t.value[:, 0, :width].tolist()
     return Tree(
         inputs=inputs,
-        feature=tuple(int(f) if s else 0 for f, s in zip(t.feature, split)),
-        bound=tuple(f32_split_bound(th) if s else 0.0 for th, s in zip(t.threshold, split)),
-        missing_left=tuple(bool(m) and s for m, s in zip(missing, split)),
-        left=left,
-        right=tuple(int(v) for v in t.children_right),
-        values=tuple(() if s else tuple(float(v) for v in t.value[i, 0, :width])
-                     for i, s in enumerate(split)),
+        feature=tuple(np.where(split, t.feature, 0).tolist()),
+        bound=tuple(np.where(split, f32_split_bounds(np.where(split, t.threshold, 0.0)),
+                             0.0).tolist()),
+        missing_left=tuple((split & (np.asarray(missing) != 0)).tolist()),
+        left=tuple(t.children_left.tolist()),
+        right=tuple(t.children_right.tolist()),
+        values=tuple(tuple(v) if not s else () for v, s in zip(values, split.tolist())),
     )
 
 
