@@ -19,8 +19,7 @@ C_BATCH = "C target: batch throughput"
 SINGLE_ROW = "Single-row latency from Python (scorec C via ctypes, scorec Python)"
 SQL = "DuckDB SQL target"
 COMPILE = "Compile time and artifact size"
-BOOSTING = "Not supported by scorec yet: gradient boosting"
-HEADINGS = (C_BATCH, SINGLE_ROW, SQL, COMPILE, BOOSTING)
+HEADINGS = (C_BATCH, SINGLE_ROW, SQL, COMPILE)
 
 
 @dataclass
