@@ -4,7 +4,10 @@ building / loading what it wrote; the peers' code generators, each step capped b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import models, peers
@@ -17,9 +20,11 @@ from .scorers import Unavailable
 from .timing import memory_cap, run_bounded, stopwatch
 
 C_BUILD, C_SOURCE, C_LIB = "C: cc -O2 s", "C source", "C .so"
-PY_SOURCE, PY_IMPORT = "Python source", "Python: import s"
+PY_SOURCE = "Python source"
+PY_IMPORT, PY_CACHED = "Python: first import s", "Python: cached import s"
 SQL_SOURCE, SQL_ATTACH = "SQL source", "SQL: CREATE MACRO s"
-COLUMNS = (C_BUILD, C_SOURCE, C_LIB, PY_SOURCE, PY_IMPORT, SQL_SOURCE, SQL_ATTACH, "notes")
+COLUMNS = (C_BUILD, C_SOURCE, C_LIB, PY_SOURCE, PY_IMPORT, PY_CACHED, SQL_SOURCE, SQL_ATTACH,
+           "notes")
 
 
 def _files_size(paths: list[Path]) -> int:
@@ -33,6 +38,23 @@ def _step(cells: dict[str, str], column: str, fn: Callable[[], float | str]) -> 
         cells[column] = value if isinstance(value, str) else significant(value)
     except Unavailable as exc:
         cells[column] = str(exc)
+
+
+@contextmanager
+def _bytecode_cache(directory: Path) -> Iterator[None]:
+    """Child interpreters started inside write and read their .pyc files in `directory`
+    (and nowhere else), whatever PYTHONDONTWRITEBYTECODE says in this environment."""
+    saved = {k: os.environ.get(k) for k in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")}
+    os.environ["PYTHONPYCACHEPREFIX"] = str(directory)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class CompileBench:
@@ -49,6 +71,19 @@ class CompileBench:
         """'<seconds> (peak RSS <size>)' of a bounded child step."""
         result = peers.bounded_step(step, [str(path)], self.timeout, what)
         return f"{significant(result['seconds'])} (peak RSS {size(result['peak_rss'])})"
+
+    def python_imports(self, cells: dict[str, str], module: Path) -> None:
+        """The first import of `module` in a fresh interpreter (Python compiles the source
+        and writes the .pyc), then a cached import in another (it reads the .pyc)."""
+        cache = self.workdir / f"pycache_{module.stem}"
+        shutil.rmtree(cache, ignore_errors=True)
+        with _bytecode_cache(cache):
+            _step(cells, PY_IMPORT, lambda: self.child_seconds(
+                "import-python", module, "first import"))
+            if any(cache.rglob("*.pyc")):
+                _step(cells, PY_CACHED, lambda: self.child_seconds(
+                    "import-python", module, "cached import"))
+        shutil.rmtree(cache, ignore_errors=True)
 
     def cc(self, command: list[str]) -> float:
         cap = memory_cap()
@@ -72,8 +107,7 @@ class CompileBench:
         _step(cells, C_BUILD, lambda: self.cc(cc_command(compiled.file(".c"), library)))
         if library.exists():
             cells[C_LIB] = size(library.stat().st_size)
-        _step(cells, PY_IMPORT, lambda: self.child_seconds(
-            "import-python", compiled.file(".py"), "import"))
+        self.python_imports(cells, compiled.file(".py"))
         _step(cells, SQL_ATTACH, lambda: self.child_seconds(
             "attach-sql", compiled.file(".sql"), "CREATE MACRO"))
         return Row(tool="scorec (Python + C + SQL)", seconds=compiled.seconds, cells=cells,
@@ -84,7 +118,7 @@ class CompileBench:
         out = self.workdir / "big_m2cgen.py"
         codegen_s = peers.generate_bounded("m2cgen-python", self.path, out, self.timeout)
         cells = {PY_SOURCE: size(out.stat().st_size)}
-        _step(cells, PY_IMPORT, lambda: self.child_seconds("import-python", out, "import"))
+        self.python_imports(cells, out)
         return Row(tool="m2cgen → Python", seconds=codegen_s, cells=cells)
 
     def m2cgen_c(self) -> Row:
@@ -178,6 +212,9 @@ def table(scale: Scale, workdir: Path, all_peers: bool = False) -> Table:
         "Python import and SQL CREATE MACRO run in a fresh process / connection; times are of "
         "the step alone (one run each, no repeats); peak RSS is the child process's peak "
         "resident memory, Python itself included",
+        "Python first import = a fresh interpreter imports the module with an empty bytecode "
+        "cache (Python compiles the source and writes the .pyc); cached import = another "
+        "fresh interpreter imports it again (it loads the .pyc)",
         "peer C is built with `cc -O2 -shared -fPIC`"]
     if not all_peers:
         out.notes.append("tl2cgen, emlearn and orbital are left out of this table unless "

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.tree import DecisionTreeClassifier
 
 from . import models, peers
 from .config import Scale
@@ -91,4 +93,34 @@ def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
         "1-row float32 tensor); exactness on the first "
         f"{min(scale.exact_rows, scale.batch_rows):,} bench rows and all "
         f"{scale.edge_rows:,} edge rows"]
-    return [batch, latency]
+    return [batch, latency, tree_latency(forest, scale, workdir)]
+
+
+TREE_DEPTH = 12
+
+
+def tree_latency(forest: Forest, scale: Scale, workdir: Path) -> Table:
+    """Python single-row latency of one decision tree on the forest's task: scorec's
+    module against sklearn and m2cgen's Python."""
+    X, y = forest.task.training_set(scale.train_rows)
+    tree = DecisionTreeClassifier(max_depth=TREE_DEPTH, random_state=0).fit(X, y)
+    path = models.save(tree, workdir / "tree.joblib")
+    rows = forest.task.features(scale.batch_rows, seed=2)
+    edge = split_edge_rows(SimpleNamespace(estimators_=[tree]),
+                           forest.task.features(scale.edge_rows, seed=3), seed=4)
+    work = Workload.of(tree, rows, edge, scale)
+    table = Table(section=SINGLE_ROW,
+                  title=f"Python single-row latency — DecisionTreeClassifier(max_depth="
+                        f"{TREE_DEPTH}, {tree.tree_.node_count:,} nodes), 30 numeric features",
+                  metrics=PER_ROW_US, columns=COLUMNS)
+    table.add(single_row(attempt("scorec Python", lambda: python_scorer(
+        compile_model(path, workdir / "tree_scorec", "tree"))), work,
+        reference="scorec Python"))
+    table.add(single_row(sklearn_scorer(tree), work))
+    table.add(single_row(attempt("m2cgen Python", lambda: peers.m2cgen_python_scorer(
+        path, workdir / "tree_m2cgen_py", scale.peer_timeout_s)), work))
+    table.notes += [
+        "as the forest's single-row table; edge rows on and beside this tree's thresholds; "
+        "scorec also checks every row as sklearn does (types, NaN routing, float32 "
+        "overflow of all 30 features), m2cgen reads the list as it is"]
+    return table

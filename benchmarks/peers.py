@@ -159,7 +159,9 @@ void bench_batch(const float *X, size_t n, int n_features, float *out, int n_cla
 
 def emlearn_scorer(model: Any, workdir: Path, timeout_s: float) -> Scorer:
     require("emlearn")
+    saved = np.geterr()
     import emlearn
+    np.seterr(**saved)  # emlearn sets numpy to raise on every floating-point event
 
     name = "eml_model"
     # its most exact classifier settings: float features, 8-bit soft-voting leaves

@@ -5,7 +5,6 @@ from __future__ import annotations
 from . import lowering  # noqa: F401  (registers the rules)
 from .ir import FeatureSpec, Program
 from .lowering.compose import lower_step
-from .passes import prune_checks
 from .registry import CompileError, Context, Frame, Head
 
 
@@ -36,6 +35,5 @@ def lower_model(model: object) -> Program:
     if not isinstance(head, Head):
         raise CompileError("the model ends in a transformer; scorec compiles models that "
                            "predict (end the pipeline in an estimator)")
-    return prune_checks(Program(features=tuple(ctx.features), task=head.task,
-                                classes=head.classes, checks=tuple(ctx.checks),
-                                outputs=head.outputs))
+    return Program(features=tuple(ctx.features), task=head.task, classes=head.classes,
+                   checks=tuple(ctx.checks), outputs=head.outputs)

@@ -26,6 +26,7 @@ from .ir import (
     Program,
     Select,
     Sum,
+    Text,
     Tree,
 )
 
@@ -81,15 +82,22 @@ def nodes(roots: list[Expr], into_trees: bool = True) -> list[Expr]:
     return _postorder(roots, into_trees)
 
 
-def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True) -> Schedule:
+def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True,
+             force: frozenset[int] = frozenset(), inline: frozenset[int] = frozenset()
+             ) -> Schedule:
     """Decide which nodes reachable from `roots` are bound to names. With `into_trees`
-    false, trees are opaque: bound, but their inputs are someone else's to compute."""
+    false, trees are opaque: bound, but their inputs are someone else's to compute. The
+    nodes in `force` are bound too; the trees in `inline` are not when one Item read once
+    reads them (a target prints such a tree where it is read)."""
     order = _postorder(roots, into_trees)
     refs: dict[int, int] = {id(root): 0 for root in roots}
     for root in roots:  # a root is used once per time it is listed (predict_proba's p1)
         refs[id(root)] += 1
     tree_inputs: set[int] = set()
+    reader: dict[int, Expr] = {}  # tree -> an Item reading it
     for node in order:
+        if isinstance(node, Item):
+            reader[id(node.vec)] = node
         if isinstance(node, Tree) and not into_trees:
             continue
         for child in node.children():
@@ -104,11 +112,14 @@ def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True) -> S
     for node in order:
         opaque = isinstance(node, Tree) and not into_trees
         below = 0 if opaque else max((uses[id(c)] for c in node.children()), default=0)
-        is_leaf = isinstance(node, (Feature, Const))
+        is_leaf = isinstance(node, (Feature, Const, Text))
         # an Item of a tree is a cheap lookup: name the tree, not the item
         shared = (refs.get(id(node), 0) > 1 or id(node) in tree_inputs) \
             and not isinstance(node, Item)
-        if isinstance(node, Tree) or (shared and not is_leaf):
+        read_once = id(node) in inline and id(node) not in force \
+            and refs.get(id(node), 0) == 1 and refs.get(id(reader.get(id(node))), 0) == 1
+        if (isinstance(node, Tree) and not read_once) \
+                or ((shared or id(node) in force) and not is_leaf):
             names[id(node)] = f"{prefix}{len(bound)}"
             level[id(node)] = below
             bound.append(node)
@@ -177,8 +188,9 @@ def _up(x: float) -> float:
     return math.inf if x >= _DBL_MAX else math.nextafter(x, math.inf)
 
 
-class _Ranges:
-    """Ranges of number nodes, given what the checks that already passed rule out."""
+class Ranges:
+    """Ranges of number nodes, given what the checks that already passed rule out
+    (`learn`): may a node be NaN, how large can it be."""
 
     def __init__(self) -> None:
         self.not_nan: set[object] = set()
@@ -272,7 +284,7 @@ def _inf_pair(item: Or) -> tuple[Expr, float] | None:
     return None
 
 
-def _prune(item: Expr, ranges: _Ranges) -> Expr | None:
+def _prune(item: Expr, ranges: Ranges) -> Expr | None:
     """The item without the parts that cannot hold (None: it cannot hold at all)."""
     if isinstance(item, Or) and _inf_pair(item) is None:
         kept = [k for k in (_prune(sub, ranges) for sub in item.items) if k is not None]
@@ -286,7 +298,7 @@ def prune_checks(program: Program) -> Program:
     finite stays finite through an imputer. Checks run in order and the first failing
     one is the refusal, so removing tests that can never be true changes nothing but
     speed; a check left with no test is dropped."""
-    ranges, checks = _Ranges(), []
+    ranges, checks = Ranges(), []
     for check in program.checks:
         fails = _prune(check.fails, ranges)
         if fails is not None:

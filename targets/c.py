@@ -107,7 +107,7 @@ def _compact(forest: list[ir.Tree]) -> bool:
     if 3 * inputs >= 2**16 or most >= 2**16:
         return False
     bounds = np.array([b for t in forest for b, left in zip(t.bound, t.left) if left != -1])
-    with np.errstate(over="ignore"):
+    with np.errstate(all="ignore"):
         f = bounds.astype(np.float32)
         above = np.nextafter(bounds, np.inf).astype(np.float32)
     return bool(np.all((above > f) | np.isposinf(bounds)))

@@ -1,15 +1,58 @@
-"""Python target: a standard-library-only module of straight-line scoring functions."""
+"""Python target: a standard-library-only module of straight-line scoring functions.
+
+Fast without giving up exactness:
+
+- A row that is a list of the right length is unpacked into locals at once, and a value
+  that is already a `float` (a `str` for a text feature) is used as it is; anything else
+  goes through the general conversion (`_inputs`, `_num`, `_str`), which gives the same
+  values as before.
+- Numbers that only meet arithmetic with constants (imputer, scaler, linear model) are not
+  converted at all: a value that would not give what its float gives raises or leaves a
+  non-float result, and the row is redone by the function's plain `_NAME_strict` copy
+  (see `_loose`). (A numpy scalar may make numpy warn on the way.)
+- Trees are conditional expressions inlined in the scoring function while the program is
+  small enough for Python to compile quickly on first import (`TREE_CODE_MAX_NODES`).
+  Bigger forests, and trees nested deeper than Python's parser allows, are data: compact
+  arrays decoded at import and walked by one loop (`_walk`).
+- Refusal checks that cannot fail once the checks before them passed (an imputed column is
+  never NaN, a one-hot column never infinite) are left out. The others are guarded: one
+  cheap test proves none of them fails (`math.hypot` of the checked values is finite, or
+  a value every checked value flows into is finite), and only a row failing that test
+  runs the checks one by one, in order, to raise sklearn's message.
+"""
 
 from __future__ import annotations
 
+import base64
+import math
+import struct
+from dataclasses import dataclass
+
 from scorec.compiler import ir
-from scorec.compiler.passes import collect_trees, features_of, output_roots, schedule, tree_depth
+from scorec.compiler.passes import (
+    Ranges,
+    collect_trees,
+    features_of,
+    nodes,
+    schedule,
+    tree_depth,
+)
 
 from .printer import Printer
 
 # Python's parser refuses deeper nesting; deeper trees are walked from tables instead
 TREE_CODE_MAX_DEPTH = 60
-
+# Trees are code while the program has at most this many tree nodes: Python compiles about
+# 100,000 of them a second, and a bigger module would be slow to import the first time.
+TREE_CODE_MAX_NODES = 150_000
+# a guard |x| < F32_GUARD proves float32(x) is finite (float32 overflows at 3.4e38)
+F32_GUARD = 1e38
+# with more nodes of tree code than this, the scoring functions share one evaluator (one
+# copy of the code to compile) rather than each holding its own copy
+SHARED_MIN_NODES = 10_000
+# Python's compiler recurses once per `+` of `a + b + c ...`: a longer sum is accumulated
+# by statements of at most this many terms each
+SUM_CHUNK = 200
 
 _HELPERS = '''
 def _exp(x):
@@ -47,19 +90,6 @@ def _str(v):
     return None if v is None or (isinstance(v, float) and v != v) else v
 
 
-def _walk(x, feature, bound, missing_left, left, right, values):
-    i = 0
-    while left[i] != -1:
-        v = x[feature[i]]
-        if v != v:
-            i = left[i] if missing_left[i] else right[i]
-        elif v <= bound[i]:
-            i = left[i]
-        else:
-            i = right[i]
-    return values[i]
-
-
 def _inputs(row):
     if isinstance(row, _Mapping):
         try:
@@ -72,15 +102,291 @@ def _inputs(row):
     return values
 '''
 
+_TABLE_HELPERS = '''
+
+def _array(codes, size, text):
+    """The little-endian numbers in base64 `text`, as an array of the first type code in
+    `codes` whose items have `size` bytes on this platform."""
+    for code in codes:
+        values = _Array(code)
+        if values.itemsize == size:
+            values.frombytes(_b64decode(text))
+            if _sys.byteorder == "big":
+                values.byteswap()
+            return values
+    raise ImportError(f"no array type of {size}-byte items")
+
+
+def _table(feature, bound, right, values, width, roots):
+    """Trees stored as arrays, numbered so that a split's left child follows it: per node
+    the input it reads (-1: a leaf), its bound, and its right child (a leaf: the index of
+    its value in `values`)."""
+    values = _array("d", 8, values)
+    values = list(zip(*[iter(values)] * width)) if width > 1 else values.tolist()
+    return (_array("ilq", 4, feature), _array("d", 8, bound), _array("ilq", 4, right),
+            values, roots)
+
+
+def _walk(x, feature, bound, right, values, roots):
+    """The leaf value of each tree for the inputs `x`."""
+    out = []
+    for i in roots:
+        f = feature[i]
+        while f >= 0:
+            i = i + 1 if x[f] <= bound[i] else right[i]
+            f = feature[i]
+        out.append(values[right[i]])
+    return out
+
+
+def _missing_left(x):
+    """x, then x with NaN as -inf: a split that sends NaN left reads the second half."""
+    return x + [v if v == v else -_INF for v in x]
+'''
+
 
 def number(v: float) -> str:
     """A literal that reads back as exactly `v`."""
     if v != v:
         return "_NAN"
-    if v in (float("inf"), float("-inf")):
-        return "_INF" if v > 0 else "(-_INF)"
+    if v in (math.inf, -math.inf):
+        return "1e999" if v > 0 else "(-1e999)"
     text = repr(float(v))
     return f"({text})" if text.startswith("-") else text
+
+
+def _bare(v: float) -> str:
+    """`number` without the parentheses, where a leading minus parses right."""
+    text = number(v)
+    return text[1:-1] if text.startswith("(") else text
+
+
+def _atoms(e: ir.Expr) -> list[ir.Expr]:
+    """The disjuncts of `e` (nested Or flattened)."""
+    if isinstance(e, ir.Or):
+        return [a for item in e.items for a in _atoms(item)]
+    return [e]
+
+
+def _shrinks(n: ir.Arith) -> bool:
+    """`a * c` with |c| <= 1 or `a / c` with |c| >= 1: cannot overflow."""
+    c = n.b if isinstance(n.b, ir.Const) else n.a if n.op == "*" else None
+    if not isinstance(c, ir.Const) or c.value != c.value:
+        return False
+    return abs(c.value) <= 1 if n.op == "*" else abs(c.value) >= 1
+
+
+def _finite_const(e: ir.Expr, nonzero: bool = False) -> bool:
+    return isinstance(e, ir.Const) and math.isfinite(e.value) and (e.value != 0 or not nonzero)
+
+
+class _Flow:
+    """For a node g: which nodes, being NaN (`nan`) or infinite (`inf`), make g NaN or
+    infinite, and which, being infinite, make g infinite (`grows`). A finite g thus proves
+    those nodes are not NaN / not infinite. Only through arithmetic that cannot raise."""
+
+    def __init__(self, roots: list[ir.Expr]):
+        self.nan: dict[int, frozenset[int]] = {}
+        self.inf: dict[int, frozenset[int]] = {}
+        self.grows: dict[int, frozenset[int]] = {}
+        self.safe: set[int] = set()  # computing the node cannot raise for float inputs
+        for n in nodes(roots, into_trees=False):
+            self._visit(n)
+
+    def _visit(self, n: ir.Expr) -> None:
+        me = frozenset((id(n),))
+        nan, inf, grows = me, me, me
+        safe = isinstance(n, (ir.Feature, ir.Const))
+        if isinstance(n, ir.Neg):
+            a = id(n.a)
+            nan, inf, grows = me | self.nan[a], me | self.inf[a], me | self.grows[a]
+            safe = a in self.safe
+        elif isinstance(n, (ir.Arith, ir.Sum)):
+            terms = (n.a, n.b) if isinstance(n, ir.Arith) else n.terms
+            op = n.op if isinstance(n, ir.Arith) else "+"
+            safe = all(id(t) in self.safe for t in terms) and (
+                op != "/" or _finite_const(n.b, nonzero=True))
+            nan = me.union(*(self.nan[id(t)] for t in terms))
+            inf = me.union(*(self.inf[id(t)] for t in (terms if op != "/" else terms[:1])))
+            if op == "/":
+                nan = me | self.nan[id(n.a)] | self.nan[id(n.b)]
+            # inf stays inf (not NaN) only next to finite, non-zero constants
+            rest = [t for t in terms if not _finite_const(t, nonzero=op in "*/")]
+            if len(rest) == 1 and (op != "/" or rest[0] is terms[0]):
+                grows = me | self.grows[id(rest[0])]
+        elif isinstance(n, ir.Select) and n.then.type == "number":
+            t, o = id(n.then), id(n.other)
+            safe = t in self.safe and o in self.safe and _cannot_raise(n.cond, self.safe)
+            if isinstance(n.cond, ir.IsMissing) and n.cond.a is n.other:
+                # the other branch only when it is not NaN: when infinite, the select is
+                inf = me | self.grows[o] | (self.inf[t] & self.inf[o])
+                grows = me | self.grows[o] if _finite_const(n.then) else me
+                nan = me | (self.nan[t] & self.nan[o])
+            else:
+                nan = me | (self.nan[t] & self.nan[o])
+                inf = me | (self.inf[t] & self.inf[o])
+                grows = me | (self.grows[t] & self.grows[o])
+        self.nan[id(n)], self.inf[id(n)], self.grows[id(n)] = nan, inf, grows
+        if safe:
+            self.safe.add(id(n))
+
+
+def _cannot_raise(cond: ir.Expr, safe: set[int]) -> bool:
+    return isinstance(cond, ir.IsMissing) and (id(cond.a) in safe)
+
+
+@dataclass
+class _Guard:
+    """`|g| < bound` for every g in `nodes` (NaN fails): true proves that every check of
+    a recognized form (`_needs`) passes."""
+
+    nodes: list[ir.Expr]
+    bound: float
+
+
+def _needs(fails: ir.Expr) -> list[tuple[ir.Expr, str]] | None:
+    """What a row must satisfy for the check not to fail, as (node, "nan" | "inf" | "f32")
+    needs, or None when the check has another form."""
+    out = []
+    for atom in _atoms(fails):
+        if isinstance(atom, ir.IsMissing) and atom.a.type == "number":
+            out.append((atom.a, "nan"))
+        elif isinstance(atom, ir.Compare) and atom.a.type == "number" and atom.op in (">=", "<="):
+            size = atom.bound if atom.op == ">=" else -atom.bound
+            if size == math.inf:
+                out.append((atom.a, "inf"))
+            elif F32_GUARD <= size < math.inf:
+                out.append((atom.a, "f32"))
+            else:
+                return None
+        else:
+            return None
+    return out
+
+
+def _plan_guard(needs: list[tuple[ir.Expr, str]], values: list[ir.Expr],
+                facts: Ranges) -> _Guard:
+    """The nodes whose finiteness proves every need, few and cheap: a node that must be
+    below F32_GUARD is tested itself; then, greedily, the node whose finiteness proves
+    the most of the other needs (one not expected to be NaN first); what is left, itself."""
+    flow = _Flow(values + [n for n, _ in needs])
+    chosen: list[ir.Expr] = []
+    for node, kind in needs:
+        if kind == "f32" and all(node is not c for c in chosen):
+            chosen.append(node)
+    bound = F32_GUARD if chosen else math.inf
+
+    def covers(g: ir.Expr, pending: list) -> list:
+        got = flow.nan[id(g)], flow.inf[id(g)]
+        return [need for need in pending if id(need[0]) in got[need[1] == "inf"]]
+
+    pending = [need for need in needs if need[1] != "f32"
+               and not any(covers(c, [need]) for c in chosen)]
+    candidates = [n for n in nodes(values + [n for n, _ in needs], into_trees=False)
+                  if n.type == "number" and id(n) in flow.safe
+                  and not isinstance(n, ir.Const)]
+    while pending and candidates:
+        best = max(candidates, key=lambda g: (len(covers(g, pending)), not facts.of(g).nan))
+        got = covers(best, pending)
+        if len(got) < 2:
+            break
+        chosen.append(best)
+        pending = [need for need in pending if all(need is not q for q in got)]
+    for node, _ in pending:
+        if all(node is not c for c in chosen):
+            chosen.append(node)
+    return _Guard(chosen, bound)
+
+
+_ARITH = (ir.Arith, ir.Sum, ir.Neg)
+
+
+def _loose(roots: list[ir.Expr], values: list[ir.Expr], guarded: list[ir.Expr],
+           others: list[ir.Expr]) -> tuple[set[int], list[ir.Expr]]:
+    """Numeric features that need no conversion, and the values to test instead.
+
+    A feature is loose when its raw value is only ever tested for NaN (an imputer, or a
+    guarded check) and otherwise used in arithmetic with a constant (directly, or after an
+    imputer that fills it with a constant). Then an int, bool or Fraction gives exactly
+    what its float gives (Python converts it the same way), None, text, Decimal and the
+    like raise, and a numpy scalar makes every result computed from it a numpy scalar:
+    testing `type(v) is float` on the values where the arithmetic ends (the frontier)
+    proves the row gave what converting it first would have given. (None, given None ->
+    NaN, would differ; it cannot reach the result without raising.)"""
+    order = nodes(roots)
+    uses: dict[int, list] = {}
+    for node in order:
+        for child in node.children():
+            uses.setdefault(id(child), []).append(node)
+    for kind, group in (("value", values), ("guarded", guarded), ("check", others)):
+        for root in group:
+            uses.setdefault(id(root), []).append(kind)
+    in_guarded: set[int] = set()  # a guarded check's root and the Or nodes under it
+    for root in guarded:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            in_guarded.add(id(node))
+            if isinstance(node, ir.Or):
+                stack.extend(node.items)
+
+    def guarded_use(use: object) -> bool:
+        return use == "guarded" or (isinstance(use, ir.Expr) and id(use) in in_guarded)
+
+    def with_const(use: object, node: ir.Expr) -> bool:
+        return isinstance(use, ir.Arith) and (
+            (use.a is node and isinstance(use.b, ir.Const))
+            or (use.b is node and isinstance(use.a, ir.Const)))
+
+    def imputer(use: object, node: ir.Expr) -> bool:
+        return (isinstance(use, ir.Select) and use.other is node
+                and isinstance(use.then, ir.Const) and isinstance(use.cond, ir.IsMissing)
+                and use.cond.a is node)
+
+    def raw_ok(node: ir.Expr) -> bool:
+        """Every use of this raw value is allowed, and one is arithmetic."""
+        arithmetic = False
+        for use in uses.get(id(node), []):
+            if with_const(use, node):
+                arithmetic = True
+            elif imputer(use, node):
+                after = uses.get(id(use), [])
+                if not after or not all(with_const(u, use) for u in after):
+                    return False
+                arithmetic = True
+            elif isinstance(use, (ir.IsMissing, ir.Compare)):
+                if not all(guarded_use(u) or (isinstance(use, ir.IsMissing) and imputer(u, node)
+                                              and u.cond is use)
+                           for u in uses.get(id(use), [])):
+                    return False
+            else:
+                return False
+        return arithmetic
+
+    columns: dict[int, list[ir.Feature]] = {}
+    for node in order:
+        if isinstance(node, ir.Feature) and node.kind == "number":
+            columns.setdefault(node.index, []).append(node)
+    loose = {i for i, ns in columns.items() if all(raw_ok(n) for n in ns)}
+    raw = {id(n) for i in loose for n in columns[i]}
+    raw |= {id(u) for n in order if id(n) in raw for u in uses.get(id(n), [])
+            if imputer(u, n)}
+    # a numpy scalar's arithmetic gives numpy scalars: its results are tested where the
+    # arithmetic ends (a use that is neither arithmetic nor a guarded check, which only
+    # runs in the strict function), and where it is only checked
+    tainted: set[int] = set()
+    frontier: list[ir.Expr] = []
+    for node in order:
+        if isinstance(node, _ARITH) and any(id(c) in raw or id(c) in tainted
+                                            for c in node.children()):
+            tainted.add(id(node))
+            node_uses = uses.get(id(node), [])
+            if not all(isinstance(u, _ARITH) or guarded_use(u) for u in node_uses) \
+                    or not any(isinstance(u, _ARITH) for u in node_uses):
+                frontier.append(node)
+    if len(loose) < len(frontier) + 2:
+        return set(), []
+    return loose, frontier
 
 
 class _Printer(Printer):
@@ -88,16 +394,38 @@ class _Printer(Printer):
     number, string = staticmethod(number), staticmethod(repr)
     TEMPLATES = {**Printer.TEMPLATES, ir.Feature: "f{index}", ir.Exp: "_exp({a})",
                  ir.Not: "(not {a})", ir.Select: "({then} if {cond} else {other})",
-                 ir.Max: "_max({terms})", ir.Argmax: "_argmax({terms})",
-                 ir.BoolIndex: "(1 if {cond} else 0)", ir.Item: "{vec}[{k}]"}
+                 ir.Max: "_max({terms})", ir.BoolIndex: "(1 if {cond} else 0)"}
 
     def __init__(self, program: ir.Program):
         super().__init__()
         self.program = program
         self.sets: dict[tuple, str] = {}
-        self.trees: dict[int, str] = {}
-        for i, tree in enumerate(collect_trees(program)):
-            self.trees[id(tree)] = f"_tree{i}"
+        trees = collect_trees(program)
+        small = sum(len(t.left) for t in trees) <= TREE_CODE_MAX_NODES
+        self.code = {id(t) for t in trees if small and tree_depth(t) <= TREE_CODE_MAX_DEPTH}
+        self.code_nodes = sum(len(t.left) for t in trees if id(t) in self.code)
+        self.width = {id(t): t.width for t in trees}
+        self.tables: list[tuple[tuple[int, ...], list[ir.Tree]]] = []  # (input ids, trees)
+        self.table_of: dict[int, int] = {}
+        for t in trees:
+            if id(t) in self.code:
+                continue
+            key = (tuple(id(i) for i in t.inputs), t.width)
+            k = next((j for j, (other, _) in enumerate(self.tables) if other == key),
+                     len(self.tables))
+            if k == len(self.tables):
+                self.tables.append((key, []))
+            self.tables[k][1].append(t)
+            self.table_of[id(t)] = k
+        # the checks are pruned already (build.compile_program); what they prove, for guards
+        self.checks = [(check, check.fails) for check in program.checks]
+        self.facts = Ranges()
+        for check in program.checks:
+            self.facts.learn(check.fails)
+
+    # ---- checks ------------------------------------------------------------------------
+
+    # ---- expressions -------------------------------------------------------------------
 
     def set_name(self, values: tuple) -> str:
         return self.sets.setdefault(values, f"_SET{len(self.sets)}")
@@ -113,70 +441,247 @@ class _Printer(Printer):
             parts.append(f"{a} in {self.set_name(node.values)}")
         return "(" + self.OR.join(parts) + ")" if parts else "False"
 
-    def tree(self, node: ir.Tree) -> str:
-        return f"{self.trees[id(node)]}({self.join(node.inputs)})"
+    def arith(self, node: ir.Arith) -> str:
+        """A one-hot column times a weight, `(1.0 if c else 0.0) * w`, is `(w if c else
+        0.0 * w)`: an operation between constants is done here, with the same doubles."""
+        for sel, const, first in ((node.a, node.b, True), (node.b, node.a, False)):
+            if (isinstance(sel, ir.Select) and isinstance(const, ir.Const)
+                    and id(sel) not in self.names and sel.then.type == "number"
+                    and isinstance(sel.then, ir.Const) and isinstance(sel.other, ir.Const)):
+                try:
+                    then, other = (_fold(node.op, v, const.value) if first
+                                   else _fold(node.op, const.value, v)
+                                   for v in (sel.then.value, sel.other.value))
+                except ZeroDivisionError:
+                    break
+                return (f"({number(then)} if {self.expr(sel.cond)} else {number(other)})")
+        return f"({self.expr(node.a)} {node.op} {self.expr(node.b)})"
 
-    def tree_function(self, tree: ir.Tree) -> list[str]:
-        fname = self.trees[id(tree)]
-        args = ", ".join(f"x{j}" for j in range(len(tree.inputs)))
-        lines = [f"def {fname}({args}):"]
-        if tree_depth(tree) > TREE_CODE_MAX_DEPTH:
-            table = f"_T{fname[5:]}"
-            lines.append(f"    return _walk(({args},), *{table})")
-            bounds = ", ".join(map(number, tree.bound))
-            leaves = ", ".join(self.leaf(v) for v in tree.values)
-            lines.insert(0, f"{table} = ({tree.feature!r}, ({bounds},), {tree.missing_left!r}, "
-                         f"{tree.left!r}, {tree.right!r}, ({leaves},))")
-            return lines
-        stack = [(0, 1)]
+    def argmax(self, node: ir.Argmax) -> str:
+        if len(node.terms) == 2:  # numpy: the first NaN wins, then the first maximum
+            a, b = (self.expr(t) for t in node.terms)
+            return f"(1 if ({b} > {a} or {b} != {b}) and {a} == {a} else 0)"
+        return f"_argmax({self.join(node.terms)})"
+
+    def item(self, node: ir.Item) -> str:
+        vec = node.vec
+        name = self.names.get(id(vec))
+        if isinstance(vec, ir.Tree):
+            if name is None:  # a code tree of one value, read only here
+                return self.tree(vec)
+            if vec.width == 1:
+                return name
+            if id(vec) in self.code:
+                return f"{name}_{node.k}"
+        return f"{self.expr(vec)}[{node.k}]"
+
+    def tree(self, node: ir.Tree) -> str:
+        """A code tree as one conditional expression (NaN fails `x <= b` and `x > b`: a
+        split sending NaN left tests `x > b` and has its branches swapped)."""
+        xs = [self.expr(i) for i in node.inputs]
+
+        def leaf(i: int) -> str:
+            v = node.values[i]
+            return number(v[0]) if len(v) == 1 else "(" + ", ".join(map(number, v)) + ")"
+
+        # iterative post-order build: a deep tree must not hit Python's recursion limit
+        done: dict[int, str] = {}
+        stack = [0]
         while stack:
-            node, depth = stack.pop()
-            pad = "    " * depth
-            if isinstance(node, str):
-                lines.append(pad + node)
+            i = stack[-1]
+            if node.left[i] == -1:
+                done[i] = leaf(i)
+                stack.pop()
                 continue
-            if tree.left[node] == -1:
-                lines.append(f"{pad}return {self.leaf(tree.values[node])}")
+            left, right = node.left[i], node.right[i]
+            if left not in done or right not in done:
+                stack.extend(c for c in (right, left) if c not in done)
                 continue
-            x, b = f"x{tree.feature[node]}", number(tree.bound[node])
-            first, second = tree.left[node], tree.right[node]
-            if tree.missing_left[node]:  # NaN fails `x > b`: it takes the else branch, left
-                test, first, second = f"{x} > {b}", second, first
+            x, b = xs[node.feature[i]], _bare(node.bound[i])
+            yes, no = done.pop(left), done.pop(right)
+            if node.missing_left[i]:
+                done[i] = f"({no} if {x} > {b} else {yes})"
             else:
-                test = f"{x} <= {b}"
-            lines.append(f"{pad}if {test}:")
-            stack.append((second, depth + 1))
-            stack.append(("else:", depth))
-            stack.append((first, depth + 1))
+                done[i] = f"({yes} if {x} <= {b} else {no})"
+            stack.pop()
+        return done[0]
+
+    # ---- functions ---------------------------------------------------------------------
+
+    def function(self, name: str, outs: list[ir.Output]) -> list[str]:
+        """`def name(row)` returning the output's value, or a tuple of the outputs'. With
+        loose features (`_loose`), a fast `name` that leaves them unconverted and falls
+        back to the plain `_name_strict` for any row it cannot prove the same."""
+        guardable = [(c, f, _needs(f)) for c, f in self.checks]
+        values = [v for out in outs for v in out.values]
+        roots = [f for _, f in self.checks] + values
+        loose, frontier = _loose(roots, values, [f for _, f, ns in guardable if ns is not None],
+                                 [f for _, f, ns in guardable if ns is None])
+        if not loose:
+            return self.body(name, outs, guardable, set(), [])
+        strict = f"_{name}_strict"
+        return (self.body(strict, outs, guardable, set(), []) + ["", ""]
+                + self.body(name, outs, guardable, loose, frontier, strict))
+
+    def body(self, name: str, outs: list[ir.Output], guardable: list, loose: set[int],
+             frontier: list[ir.Expr], strict: str = "") -> list[str]:
+        program = self.program
+        needs = [n for _, _, ns in guardable if ns is not None for n in ns]
+        values = [v for out in outs for v in out.values]
+        guard = _plan_guard(needs, values, self.facts) if needs else None
+        force = {id(n) for n in guard.nodes} if guard else set()
+        force |= {id(n) for n in frontier}
+        roots = [f for _, f in self.checks] + values
+        for node in nodes(roots, into_trees=False):
+            if isinstance(node, ir.Argmax) and len(node.terms) == 2:  # inline: reads twice
+                force.update(id(t) for t in node.terms if not isinstance(t, ir.Item))
+            if isinstance(node, ir.Sum) and len(node.terms) > SUM_CHUNK:  # by statements
+                force.add(id(node))
+        inline = {t for t in self.code if self.width[t] == 1}
+        sched = schedule(roots, force=frozenset(force), inline=frozenset(inline))
+        bound, self.names = sched.bound, dict(sched.names)
+        lines = [f"def {name}(row):"]
+        n = len(program.features)
+        # every feature the checks and outputs read is converted, as sklearn converts the
+        # whole row, even where the analysis left a check out
+        used = {f.index for f in features_of([c.fails for c in program.checks] + values)}
+        lines.append(f"    if type(row) is not list or len(row) != {n}:")
+        lines.append("        row = _inputs(row)")
+        if used:
+            targets = [f"f{i}" if i in used else "_" for i in range(n)]
+            lines.append(f"    {', '.join(targets)}{',' if n == 1 else ''} = row")
+        for i in sorted(used - loose):
+            kind, conv = ("str", "_str") if program.features[i].kind == "string" \
+                else ("float", "_num")
+            lines.append(f"    if type(f{i}) is not {kind}:")
+            lines.append(f"        f{i} = {conv}(f{i})")
+        emitted: set[int] = set()
+        computed = [line for node in bound for line in self.binding(node, emitted)]
+        if not loose:
+            lines += computed + self.check_lines(guardable, guard)
+        else:
+            # a row this code cannot prove equal to its converted self takes the strict path
+            tests = [f"type({self.expr(g)}) is not float" for g in frontier]
+            if guard is not None:
+                computed.append(f"    ok = {self.guard_test(guard)}")
+                tests.append("not ok")
+            lines += ["    try:", *("    " + line for line in computed), "    except Exception:",
+                      f"        return {strict}(row)"]
+            lines += [f"    if {' or '.join(tests)}:", f"        return {strict}(row)"]
+            lines += self.check_lines([(c, f, ns) for c, f, ns in guardable if ns is None], None)
+        results = [self.result(out) for out in outs]
+        lines.append("    return " + (results[0] if len(results) == 1 else
+                                      "(" + ", ".join(results) + ",)"))
         return lines
 
-    @staticmethod
-    def leaf(values: tuple[float, ...]) -> str:
-        return "(" + ", ".join(number(v) for v in values) + ("," if len(values) == 1 else "") + ")"
-
-    def function(self, out: ir.Output) -> list[str]:
-        program = self.program
-        sched = schedule(output_roots(program, out.name))
-        self.names = dict(sched.names)
-        lines = [f"def {out.name}(row):", "    values = _inputs(row)"]
-        used = sorted({n.index for n in features_of(output_roots(program, out.name))})
-        for i in used:
-            conv = "_str" if program.features[i].kind == "string" else "_num"
-            lines.append(f"    f{i} = {conv}(values[{i}])")
-        pending = list(program.checks)
-        for node in sched.bound:
-            lines.append(f"    {self.names[id(node)]} = {self.expr(node, top=True)}")
-        for check in pending:
-            lines.append(f"    if {self.expr(check.fails)}:")
-            lines.append(f"        raise ValueError({check.message!r})")
+    def result(self, out: ir.Output) -> str:
         vals = [self.expr(v) for v in out.values]
         if out.shape == "label":
-            lines.append(f"    return CLASSES[{vals[0]}]")
-        elif out.shape == "scalar":
-            lines.append(f"    return {vals[0]}")
-        else:
-            lines.append("    return [" + ", ".join(vals) + "]")
+            return f"CLASSES[{vals[0]}]"
+        if out.shape == "scalar":
+            return vals[0]
+        return "[" + ", ".join(vals) + "]"
+
+    def binding(self, node: ir.Expr, emitted: set[int]) -> list[str]:
+        name = self.names[id(node)]
+        if isinstance(node, ir.Sum) and len(node.terms) > SUM_CHUNK:  # the same left fold
+            terms = [self.expr(t) for t in node.terms]
+            lines = [f"    {name} = ({' + '.join(terms[:SUM_CHUNK])})"]
+            for i in range(SUM_CHUNK, len(terms), SUM_CHUNK):
+                lines.append(f"    {name} = ({name} + {' + '.join(terms[i:i + SUM_CHUNK])})")
+            return lines
+        if not isinstance(node, ir.Tree):
+            return [f"    {name} = {self.expr(node, top=True)}"]
+        if id(node) in self.code:
+            if node.width == 1:
+                return [f"    {name} = {self.tree(node)}"]
+            parts = ", ".join(f"{name}_{k}" for k in range(node.width))
+            return [f"    {parts} = {self.tree(node)}"]
+        k = self.table_of[id(node)]
+        if k in emitted:
+            return []
+        emitted.add(k)
+        trees = self.tables[k][1]
+        names = [self.names.get(id(t), "_") for t in trees]
+        xs = "[" + ", ".join(self.expr(i) for i in node.inputs) + "]"
+        if any(any(t.missing_left) for t in trees):
+            xs = f"_missing_left({xs})"
+        target = ", ".join(names) + ("," if len(names) == 1 else "")
+        return [f"    {target} = _walk({xs}, *_TABLE{k})"]
+
+    def check_lines(self, guardable: list, guard: _Guard | None) -> list[str]:
+        def raising(check: ir.Check, fails: ir.Expr, pad: str) -> list[str]:
+            return [f"{pad}if {self.expr(fails)}:",
+                    f"{pad}    raise ValueError({check.message!r})"]
+
+        if guard is None:
+            return [line for c, f, _ in guardable for line in raising(c, f, "    ")]
+        lines = [f"    if not {self.guard_test(guard)}:"]
+        lines += [line for c, f, _ in guardable for line in raising(c, f, "        ")]
+        rest = [(c, f) for c, f, ns in guardable if ns is None]
+        if rest:
+            lines.append("    else:")
+            lines += [line for c, f in rest for line in raising(c, f, "        ")]
         return lines
+
+    def guard_test(self, guard: _Guard) -> str:
+        gs = [self.expr(g) for g in guard.nodes]
+        b = number(guard.bound)
+        return f"-{b} < {gs[0]} < {b}" if len(gs) == 1 else f"_hypot({', '.join(gs)}) < {b}"
+
+    def table_data(self) -> list[str]:
+        lines = []
+        for k, ((_, width), trees) in enumerate(self.tables):
+            feature, bound, right, roots = [], [], [], []
+            values: dict[bytes, int] = {}
+            n_inputs = len(trees[0].inputs)
+            for tree in trees:
+                base = len(feature)
+                roots.append(base)
+                order = _preorder(tree)
+                at = {node: base + j for j, node in enumerate(order)}
+                for node in order:
+                    if tree.left[node] == -1:
+                        feature.append(-1)
+                        bound.append(0.0)
+                        right.append(values.setdefault(_packed_key(tree.values[node]), len(values)))
+                    else:
+                        slot = tree.feature[node] + (n_inputs if tree.missing_left[node] else 0)
+                        feature.append(slot)
+                        bound.append(tree.bound[node])
+                        right.append(at[tree.right[node]])
+            flat = [v for key in values for v in struct.unpack(f"<{width}d", key)]
+            lines.append(f"_TABLE{k} = _table({_packed('i', feature)}, {_packed('d', bound)}, "
+                         f"{_packed('i', right)}, {_packed('d', flat)}, {width}, "
+                         f"{tuple(roots)!r})")
+        return lines
+
+
+def _fold(op: str, a: float, b: float) -> float:
+    """`a op b` in double arithmetic, as the generated code would compute it."""
+    return a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a / b
+
+
+def _preorder(tree: ir.Tree) -> list[int]:
+    """Node ids in depth-first order, left child first: a split's left child follows it."""
+    order, stack = [], [0]
+    while stack:
+        i = stack.pop()
+        order.append(i)
+        if tree.left[i] != -1:
+            stack.extend((tree.right[i], tree.left[i]))
+    return order
+
+
+def _packed_key(values: tuple[float, ...]) -> bytes:
+    """The exact bits of a leaf (0.0 and -0.0 differ, equal NaNs are one)."""
+    return struct.pack(f"<{len(values)}d", *values)
+
+
+def _packed(code: str, values: list) -> str:
+    """base64 of the values as little-endian int32 ('i') or float64 ('d'), as a literal."""
+    data = struct.pack(f"<{len(values)}{code}", *values)
+    return repr(base64.b64encode(data).decode("ascii"))
 
 
 def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict[str, str]:
@@ -189,25 +694,36 @@ def emit_python(program: ir.Program, header: str) -> str:
     """The source of a standard-library-only scoring module."""
     p = _Printer(program)
     body: list[str] = []
-    for tree in collect_trees(program):
-        body.extend(p.tree_function(tree))
-        body.append("")
-    for out in program.outputs.values():
-        body.extend(p.function(out))
-        body.append("")
-        body.append("")
+    outs = list(program.outputs.values())
+    if len(outs) > 1 and p.code_nodes > SHARED_MIN_NODES:
+        # one copy of the trees' code: every function calls one evaluator of all outputs
+        body += p.function("_score", outs) + ["", ""]
+        for k, out in enumerate(outs):
+            body += [f"def {out.name}(row):", f"    return _score(row)[{k}]", "", ""]
+    else:
+        for out in outs:
+            body += p.function(out.name, [out]) + ["", ""]
     head = [
         '"""' + header.replace("\\", "\\\\").replace('"""', "'''") + '"""',
         "",
         "import math as _math",
         "from collections.abc import Mapping as _Mapping",
+    ]
+    if p.tables:
+        head += ["import sys as _sys", "from array import array as _Array",
+                 "from base64 import b64decode as _b64decode"]
+    head += [
         "",
         "_INF = _math.inf",
         "_NAN = _math.nan",
+        "_hypot = _math.hypot",
         f"FEATURES = {tuple(f.name for f in program.features)!r}",
         f"CLASSES = {tuple(program.classes)!r}",
     ]
     for values, sname in p.sets.items():
         items = ", ".join(p.literal(v) for v in values)
         head.append(f"{sname} = frozenset(({items},))")
-    return "\n".join(head) + "\n" + _HELPERS + "\n\n" + "\n".join(body).rstrip() + "\n"
+    helpers = _HELPERS + (_TABLE_HELPERS if p.tables else "")
+    tables = "".join(line + "\n" for line in p.table_data())
+    return ("\n".join(head) + "\n" + helpers.rstrip("\n") + "\n\n\n"
+            + (tables + "\n\n" if tables else "") + "\n".join(body).rstrip() + "\n")
