@@ -245,7 +245,12 @@ class Ranges:
             nan = any(p.nan for p in parts) or (isinstance(node, Sum) and
                                                 sum(p.mag == math.inf for p in parts) > 1)
             mags = [p.mag for p in parts]
-            return _Range(nan, max(mags) if isinstance(node, Max) else _up(math.fsum(mags)))
+            if isinstance(node, Max):
+                return _Range(nan, max(mags))
+            total = 0.0
+            for m in mags:  # rounded up at every step: a bound on the rounded sum
+                total = _up(total + m)
+            return _Range(nan, total)
         if isinstance(node, Item) and isinstance(node.vec, Tree):
             leaf = [v[node.k] for v in node.vec.values if v]
             return _Range(any(math.isnan(v) for v in leaf),

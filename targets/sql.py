@@ -15,8 +15,15 @@ DuckDB is not IEEE where it matters, so every node is printed to keep the IR sem
 - DuckDB orders NaN above every number: `x > b` is printed as `-x < -b` (false for NaN,
   exact otherwise); numeric IN lists use DuckDB's NaN = NaN on purpose;
 - `0.1` is a DECIMAL: every constant carries an exponent and reads back exactly;
-- very deep trees and long sums would pass the parser's expression depth limit: they
-  become a `list_reduce` loop (a table-driven tree walk; the same strict left fold).
+- long sums would pass the parser's expression depth limit: they become a `list_reduce`
+  loop (the same strict left fold).
+
+Trees take one of two shapes, chosen per tree (measured on DuckDB 2.0, one thread; see
+`CASE_MAX_NODES_PER_LEVEL`): small ones are nested CASE, big or very deep ones are walked
+from node tables (`_Forest`): DuckDB pays for every CASE node in every vector of 2048
+rows, however few rows reach it, which made a 100-tree depth-10 forest run at a few
+thousand rows/s and take seconds to parse and plan; a walk costs a few list lookups per
+row and level, and its tables are a handful of string constants.
 
 Besides the outputs, `NAME_refusal(<params>)` returns the message the macros would raise
 for a row, or NULL: one refused row aborts a whole SQL query, so callers (and the
@@ -37,6 +44,10 @@ from .printer import Printer
 # DuckDB's parser stops at expression depth 1000; a CASE level costs about two.
 TREE_CASE_MAX_DEPTH = 120
 SUM_NEST_MAX = 100
+# A tree is walked from node tables (see `_Forest`) unless it is small: a CASE node costs
+# about 1 us per 2048-row vector in DuckDB whatever the rows reaching it, a table walk about
+# 25 ns per row and level, so nested CASE only pays below this many nodes per level of depth.
+CASE_MAX_NODES_PER_LEVEL = 12
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -96,6 +107,11 @@ class _Printer(Printer):
     TEMPLATES = {**Printer.TEMPLATES, ir.Not: "(NOT {a})", ir.Max: "greatest({terms})",
                  ir.Select: "CASE WHEN {cond} THEN {then} ELSE {other} END"}
 
+    def __init__(self, names: dict[int, str] | None = None,
+                 forests: dict[int, _Forest] | None = None):
+        super().__init__(names)
+        self.forests = {} if forests is None else forests  # walked trees, by id
+
     def compare(self, node: ir.Compare) -> str:
         a, b = self.expr(node.a), node.bound
         if node.op in (">", ">="):  # NaN > b holds in DuckDB; -NaN < -b does not
@@ -118,8 +134,14 @@ class _Printer(Printer):
 
     def item(self, node: ir.Item) -> str:
         vec = self.expr(node.vec)
-        if isinstance(node.vec, ir.Tree) and node.vec.width == 1:
-            return vec  # width-1 trees return their value
+        forest = self.forests.get(id(node.vec))
+        if forest is not None:
+            return forest.value(vec, node.k)
+        if isinstance(node.vec, ir.Tree):
+            if node.vec.width == 1:
+                return vec  # width-1 trees return their value
+            values = (node.vec.values[i][node.k] for i in leaves(node.vec))
+            return f"[{', '.join(map(number, values))}][{vec}]"
         return f"{vec}[{node.k + 1}]"
 
     def index1(self, node: ir.Expr) -> str:
@@ -145,10 +167,14 @@ class _Printer(Printer):
         return f"({a} IN ({', '.join(values)}))" if values else "false"
 
     def tree(self, tree: ir.Tree) -> str:
-        """Nested CASE on `x <= bound` (DuckDB's NaN fails `<=` and goes right, as IEEE),
-        returning the leaf's value list, or its value for width-1 trees."""
-        if tree_depth(tree) > TREE_CASE_MAX_DEPTH:
-            return self.tree_loop(tree, [self.expr(i) for i in tree.inputs])
+        """A walked tree (see `_Forest`) is the number of its leaf; a small one is nested
+        CASE on `x <= bound` (DuckDB's NaN fails `<=` and goes right, as IEEE) returning its
+        value where the tree has width 1, else the number of its leaf (see `leaves`): a CASE
+        of lists costs twice a CASE of numbers."""
+        forest = self.forests.get(id(tree))
+        if forest is not None:
+            return forest.walk(tree)
+        number_of = {node: i + 1 for i, node in enumerate(leaves(tree))}
         out: list[str] = []
         stack: list[int | str] = [0]
         while stack:
@@ -156,8 +182,8 @@ class _Printer(Printer):
             if isinstance(node, str):
                 out.append(node)
             elif tree.left[node] == -1:
-                v = tree.values[node]
-                out.append(number(v[0]) if tree.width == 1 else self.leaf(v))
+                out.append(number(tree.values[node][0]) if tree.width == 1 else
+                           str(number_of[node]))
             else:
                 xv, b = self.expr(tree.inputs[tree.feature[node]]), number(tree.bound[node])
                 test = f"{xv} <= {b}"
@@ -167,54 +193,172 @@ class _Printer(Printer):
                 stack += [" END", tree.right[node], " ELSE ", tree.left[node]]
         return "".join(out)
 
-    @staticmethod
-    def leaf(values: tuple[float, ...]) -> str:
-        return "[" + ", ".join(number(v) for v in values) + "]"
 
-    def tree_loop(self, tree: ir.Tree, x: list[str]) -> str:
-        """A deep tree walked from tables: `depth` steps of `node := child(node)`, where
-        a leaf is its own child; 1-based node numbers."""
-        n = len(tree.left)
-        leaf = [tree.left[i] == -1 for i in range(n)]
-        lo = [i + 1 if leaf[i] else tree.left[i] + 1 for i in range(n)]
-        hi = [i + 1 if leaf[i] else tree.right[i] + 1 for i in range(n)]
-        nan = [lo[i] if tree.missing_left[i] else hi[i] for i in range(n)]
-        ints = lambda v: "[" + ", ".join(map(str, v)) + "]"  # noqa: E731
-        values = [self.leaf(v) if v else "NULL" for v in tree.values]
-        if tree.width == 1:
-            values = [number(v[0]) if v else "NULL" for v in tree.values]
-        tables = (f"{{'x': [{', '.join(x)}], 'f': {ints([f + 1 for f in tree.feature])}, "
-                  f"'b': [{', '.join(map(number, tree.bound))}], 'lo': {ints(lo)}, "
-                  f"'hi': {ints(hi)}, 'm': {ints(nan)}}}")
-        step = ("CASE WHEN isnan(_t.x[_t.f[_n]]) THEN _t.m[_n] "
-                "WHEN _t.x[_t.f[_n]] <= _t.b[_n] THEN _t.lo[_n] ELSE _t.hi[_n] END")
-        walk = (f"list_transform([{tables}], lambda _t: list_reduce(range({tree_depth(tree)}), "
-                f"lambda _n, _i: {step}, 1))[1]")
-        return f"[{', '.join(values)}][{walk}]"
+def leaves(tree: ir.Tree) -> list[int]:
+    """The leaves of a tree in node order; a CASE tree of width > 1 returns 1 + the place
+    of its leaf here."""
+    return [i for i in range(len(tree.left)) if tree.left[i] == -1]
+
+
+def walked(tree: ir.Tree, depth: int) -> bool:
+    """Whether a tree of this depth is walked from node tables rather than nested CASE."""
+    return depth > 0 and (depth > TREE_CASE_MAX_DEPTH
+                          or len(tree.left) > CASE_MAX_NODES_PER_LEVEL * depth)
+
+
+def _list(values: list, kind: str) -> tuple[str, str]:
+    """A constant list as a string literal of comma-separated numbers, and the type of its
+    elements: the parser reads a long list of literals at about 2 MB/s but a string at
+    memory speed, `string_split(...)::DOUBLE[]` is five times faster than casting a list
+    literal, and DuckDB's cast reads doubles exactly (repr round-trips)."""
+    return f"'{','.join(map(repr, values))}'", kind
+
+
+class _Forest:
+    """The walked trees that read one tuple of inputs, with their node tables concatenated.
+
+    Nodes are numbered from 1 across the trees, each tree breadth-first so that a split's
+    children are adjacent. A walk step is `n := c[n] + (x[g[n]] > b[n])::BIGINT`, where the
+    row's list `x` holds the inputs, then each input that a NaN-left split reads with NaN
+    replaced by -inf, then 0: DuckDB orders NaN above every number, so NaN passes `> b` and
+    goes right, as IEEE's failing `x <= b`; as -inf it goes left; every other value compares
+    exactly. A leaf steps to itself through the 0 (`0 > 0` is false), so a tree takes its
+    depth in steps from its root, as a `list_reduce` loop, and ends on its leaf, whose value
+    component k is `v_k[n]`. The tables are a CTE `_f` of one row, cast from strings in a
+    VALUES row, so that DuckDB casts them once per query (a cast constant would be folded
+    by the planner and then rebuilt, element by element, for every vector of rows) and
+    joins that row to every input row. (A MATERIALIZED CTE does the same in DuckDB 2.0 but
+    is evaluated once per row inside a macro by DuckDB 1.3.)
+    """
+
+    def __init__(self, index: int, inputs: tuple[ir.Expr, ...]):
+        self.index, self.inputs = index, inputs
+        self.trees: list[ir.Tree] = []
+        self.root: dict[int, int] = {}
+        self.depth: dict[int, int] = {}
+        self.nan_left: list[int] = []
+        self.lists: dict[str, tuple[str, str]] = {}
+
+    def name(self, table: str) -> str:
+        return f"_{table}{self.index}"
+
+    @property
+    def tables(self) -> dict[str, tuple[str, str]]:
+        return {self.name(t): text for t, text in self.lists.items()}
+
+    def build(self, cache: dict) -> None:
+        """The node tables, or those of the same trees in an earlier macro."""
+        done = cache.setdefault(("tables", *(id(t) for t in self.trees)), self)
+        if done is not self:
+            self.root, self.nan_left, self.lists = done.root, done.nan_left, done.lists
+            return
+        n = len(self.inputs)
+        self.nan_left = sorted({t.feature[i] for t in self.trees
+                                for i in range(len(t.left)) if t.missing_left[i]})
+        slot = {f: n + j + 1 for j, f in enumerate(self.nan_left)}
+        zero = n + len(self.nan_left) + 1
+        width = max(t.width for t in self.trees)
+        g: list[int] = []
+        b: list[float] = []
+        c: list[int] = []
+        v: list[list[float]] = [[] for _ in range(width)]
+        for t in self.trees:
+            left, feature, bound, values = t.left, t.feature, t.bound, t.values
+            order = [0]
+            for node in order:  # breadth-first, the two children of a split together
+                if left[node] != -1:
+                    order += (left[node], t.right[node])
+            number = [0] * len(left)
+            for i, node in enumerate(order, start=len(g) + 1):
+                number[node] = i
+            self.root[id(t)] = len(g) + 1
+            g += [zero if left[i] == -1 else slot[feature[i]] if t.missing_left[i]
+                  else feature[i] + 1 for i in order]
+            b += [0 if left[i] == -1 else bound[i] for i in order]
+            c += [number[i] if left[i] == -1 else number[left[i]] for i in order]
+            for k in range(width):
+                v[k] += [values[i][k] if left[i] == -1 and k < len(values[i]) else 0
+                         for i in order]
+        self.lists = {"g": _list(g, "BIGINT"), "b": _list(b, "DOUBLE"), "c": _list(c, "BIGINT")}
+        for k, column in enumerate(v):
+            self.lists[f"v{k}_"] = _list(column, "DOUBLE")
+
+    def row(self, p: _Printer) -> str:
+        """The row's list `x` (see the class)."""
+        xs = [p.expr(i) for i in self.inputs]
+        left = [f"CASE WHEN isnan({xs[f]}) THEN '-inf'::DOUBLE ELSE {xs[f]} END"
+                for f in self.nan_left]
+        return "[" + ", ".join(xs + left + ["0e0"]) + "]"
+
+    def walk(self, tree: ir.Tree) -> str:
+        c, x, g, b = (self.name(t) for t in "cxgb")
+        return (f"list_reduce(range({self.depth[id(tree)]}), lambda _n, _i: "
+                f"{c}[_n] + ({x}[{g}[_n]] > {b}[_n])::BIGINT, {self.root[id(tree)]})")
+
+    def value(self, leaf: str, k: int) -> str:
+        return f"{self.name(f'v{k}_')}[{leaf}]"
+
+
+def forests(bound: list[ir.Expr], cache: dict) -> list[_Forest]:
+    """The walked trees among the bound nodes, grouped by the inputs they read; `cache`
+    keeps the tables built for earlier macros."""
+    groups: dict[tuple[int, ...], _Forest] = {}
+    for node in bound:
+        if not isinstance(node, ir.Tree):
+            continue
+        if ("depth", id(node)) not in cache:
+            cache["depth", id(node)] = tree_depth(node)
+        depth = cache["depth", id(node)]
+        if walked(node, depth):
+            key = tuple(id(i) for i in node.inputs)
+            forest = groups.setdefault(key, _Forest(len(groups), node.inputs))
+            forest.trees.append(node)
+            forest.depth[id(node)] = depth
+    for forest in groups.values():
+        forest.build(cache)
+    return list(groups.values())
 
 
 def macro(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[str],
-          result: Callable[[_Printer], str]) -> str:
+          result: Callable[[_Printer], str], cache: dict | None = None) -> str:
     """`CREATE OR REPLACE MACRO fname(params) AS (WITH <levels> SELECT <result>);`"""
     refs: dict[int, str] = {}
-    p = _Printer(refs)
+    plan = schedule(roots)
+    walks = forests(plan.bound, {} if cache is None else cache)
+    p = _Printer(refs, {id(t): f for f in walks for t in f.trees})
     used = sorted({f.index: f for f in features_of(roots)}.values(), key=lambda f: f.index)
     inputs = [f"CAST({ident(idents[f.index])} AS VARCHAR)" if f.kind == "string" else
               f"coalesce(CAST({ident(idents[f.index])} AS DOUBLE), 'nan'::DOUBLE)" for f in used]
     for f in features_of(roots):
         refs[id(f)] = f"f{f.index}"
-    ctes = [f"_l0 AS (SELECT * FROM (VALUES ({', '.join(inputs or ['0'])})) "
-            f"_({', '.join([f'f{f.index}' for f in used] or ['_'])}))"]
-    for lv, nodes in enumerate(schedule(roots).levels(), start=1):
+    ctes = []
+    if walks:  # cast from a VALUES row, not folded into (and copied through) the plan
+        tables = {name: t for f in walks for name, t in f.tables.items()}
+        casts = ", ".join(f"CAST(string_split({name}, ',') AS {kind}[]) AS {name}"
+                          for name, (_, kind) in tables.items())
+        ctes.append(f"_f AS (SELECT {casts} FROM (VALUES (\n  "
+                    + ",\n  ".join(text for text, _ in tables.values())
+                    + f")) _({', '.join(tables)}))")
+    ctes.append(f"_l0 AS (SELECT * FROM (VALUES ({', '.join(inputs or ['0'])})) "
+                f"_({', '.join([f'f{f.index}' for f in used] or ['_'])}){', _f' if walks else ''})")
+    last = "_l0"
+    for lv, nodes in enumerate(plan.levels(), start=1):
+        here = {id(n) for n in nodes}
+        rows = [f for f in walks if any(id(t) in here for t in f.trees)]
+        if rows:  # the walked trees' row lists, a column before the walks that read them
+            lists = ", ".join(f"{f.row(p)} AS {f.name('x')}" for f in rows)
+            ctes.append(f"_r{lv} AS (SELECT *, {lists} FROM {last})")
+            last = f"_r{lv}"
         fields = []
         for i, node in enumerate(nodes):
             fields.append(f"  'v{i}': {p.expr(node, top=True)}")
             refs[id(node)] = f"_s{lv}.v{i}"
         ctes.append(f"_l{lv} AS (SELECT *, {{\n" + ",\n".join(fields) + f"\n}} AS _s{lv} "
-                    f"FROM _l{lv - 1})")
+                    f"FROM {last})")
+        last = f"_l{lv}"
     params = ", ".join(ident(i) for i in idents)
     return (f"CREATE OR REPLACE MACRO {fname}({params}) AS (\nWITH " + ",\n".join(ctes)
-            + f"\nSELECT {result(p)}\nFROM _l{len(ctes) - 1});\n")
+            + f"\nSELECT {result(p)}\nFROM {last});\n")
 
 
 def _checks(program: ir.Program, p: _Printer, then: Callable[[str], str]) -> str:
@@ -222,7 +366,8 @@ def _checks(program: ir.Program, p: _Printer, then: Callable[[str], str]) -> str
                    for c in program.checks)
 
 
-def output_macro(program: ir.Program, out: ir.Output, name: str, idents: list[str]) -> str:
+def output_macro(program: ir.Program, out: ir.Output, name: str, idents: list[str],
+                 cache: dict | None = None) -> str:
     """The scoring macro of one output: the first failing check raises, else the value."""
 
     def result(p: _Printer) -> str:
@@ -235,7 +380,8 @@ def output_macro(program: ir.Program, out: ir.Output, name: str, idents: list[st
         checks = _checks(program, p, lambda m: f"error({m})")
         return f"CASE {checks}ELSE {value} END" if checks else value
 
-    return macro(program, f"{name}_{out.name}", output_roots(program, out.name), idents, result)
+    return macro(program, f"{name}_{out.name}", output_roots(program, out.name), idents, result,
+                 cache)
 
 
 def refusal_macro(program: ir.Program, name: str, idents: list[str]) -> str:
@@ -256,7 +402,8 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
     if len(idents) != len(program.features):
         raise ValueError("sql target: one identifier per feature is needed")
     parts = [comment(header) + "\n"]
+    cache: dict = {}  # node tables, shared by the macros
     for out in program.outputs.values():
-        parts.append("\n" + output_macro(program, out, name, idents))
+        parts.append("\n" + output_macro(program, out, name, idents, cache))
     parts.append("\n" + refusal_macro(program, name, idents))
     return {f"{name}.sql": "".join(parts)}

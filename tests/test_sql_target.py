@@ -9,24 +9,35 @@ from __future__ import annotations
 import math
 import random
 import struct
+import tempfile
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from builders import BUILDERS
+from conftest import build_scorer, rows_for
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import scorec.targets.sql as sql_target
 from scorec.compiler import ir
 from scorec.compiler.build import compile_program
 from scorec.compiler.lower import lower_model
+from scorec.compiler.passes import collect_trees, tree_depth
 from scorec.runtime.python_runtime import PythonScorer
 from scorec.runtime.scorer import Refused
 from scorec.runtime.sql_runtime import SqlScorer, attach
@@ -300,6 +311,79 @@ def test_sum_at_the_nesting_limit(tmp_path):
     forest = RandomForestRegressor(n_estimators=sql_target.SUM_NEST_MAX, max_depth=3,
                                    random_state=0).fit(X, X[:, 0])
     check_model(forest, tmp_path, X[:20].tolist(), n_generated=50)
+
+
+# --- tree shapes: node-table walks and nested CASE --------------------------------------
+
+# how many nodes per level of depth a tree may have and still be printed as nested CASE
+SHAPES = {"walk": 0, "case": 10**9}
+TREE_COMPONENTS = sorted(c for c in BUILDERS if "Tree" in c or "Forest" in c or "Boosting" in c)
+
+
+def _shape_of(text: str) -> set[str]:
+    marks = {"walk": "list_reduce(range(", "case": "THEN CASE WHEN"}  # trees of depth >= 2
+    return {shape for shape, mark in marks.items() if mark in text}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("component", TREE_COMPONENTS)
+@given(data=st.data())
+def test_tree_shapes_equal_the_model(component: str, shape: str, data: st.DataObject):
+    """Either shape of every tree, against the model, at and around its own split bounds,
+    with NaN, infinities and extreme magnitudes (rows drawn as test_equivalence does)."""
+    model = data.draw(BUILDERS[component](), label="model")
+    program = lower_model(model)
+    rows = data.draw(rows_for(program), label="rows")
+    before = sql_target.CASE_MAX_NODES_PER_LEVEL
+    sql_target.CASE_MAX_NODES_PER_LEVEL = SHAPES[shape]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            scorer, manifest = build_scorer(program, "sql", Path(tmp))
+            text = (Path(tmp) / "model.sql").read_text(encoding="utf-8")
+            report = compare(model, program, [scorer], manifest["outputs"], rows)
+    finally:
+        sql_target.CASE_MAX_NODES_PER_LEVEL = before
+    assert report.ok, report.format(program.features)
+    if shape == "walk" and "list_reduce(range(" not in text:  # only single-leaf trees
+        assert all(tree_depth(t) == 0 for t in collect_trees(program))
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_forest_shapes_bit_exact(tmp_path, shape, monkeypatch):
+    """A multiclass forest with NaN learned both ways, on computed inputs (a scaler), with
+    string labels: probabilities bit for bit, labels and refusals as the model's."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(600, 5)) * np.array([1.0, 1e-3, 1e4, 1.0, 1.0])
+    X[rng.random(X.shape) < 0.15] = np.nan
+    y = np.array(["a", "b'c", "d"])[(np.nan_to_num(X[:, 0]) > 0).astype(int)
+                                    + np.isnan(X[:, 1]) * (np.nan_to_num(X[:, 3]) > 1)]
+    model = make_pipeline(MinMaxScaler(), RandomForestClassifier(
+        n_estimators=12, max_depth=9, random_state=0)).fit(X, y)
+    monkeypatch.setattr(sql_target, "CASE_MAX_NODES_PER_LEVEL", SHAPES[shape])
+    manifest, scorer = check_model(model, tmp_path, X[:200].tolist(), n_generated=400)
+    assert _shape_of((tmp_path / "m.sql").read_text()) == {shape}
+    rows = X[200:400].tolist()
+    got = scorer.score("predict_proba", rows)
+    want = model.predict_proba(np.array(rows))
+    assert [[bits(v) for v in g] for g in got] == [[bits(float(v)) for v in w] for w in want]
+
+
+def test_walked_trees_share_tables_and_default_shapes(tmp_path):
+    """The default: big trees walked, small ones CASE; the node tables of a forest are one
+    CTE `_f` per macro that walks trees."""
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(800, 4))
+    y = X[:, 0] * X[:, 1] + np.sin(3 * X[:, 2])
+    big = ExtraTreesRegressor(n_estimators=3, max_depth=10, random_state=0).fit(X, y)
+    small = DecisionTreeRegressor(max_depth=2, random_state=0).fit(X, y)
+    for model, shape in ((big, "walk"), (small, "case")):
+        check_model(model, tmp_path, X[:50].tolist(), n_generated=200)
+        text = (tmp_path / "m.sql").read_text()
+        assert _shape_of(text) == {shape}
+    assert text.count("_f AS (") == 0
+    check_model(big, tmp_path, X[:5].tolist(), n_generated=20)
+    text = (tmp_path / "m.sql").read_text()
+    assert text.count("_f AS (") == 1  # predict only (refusal has no trees)
 
 
 # --- trees at their split bounds -------------------------------------------------------
