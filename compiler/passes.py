@@ -164,6 +164,16 @@ def forests(trees: list[Tree]) -> list[list[Tree]]:
     return list(groups.values())
 
 
+def breadth_first(tree: Tree) -> list[int]:
+    """The tree's nodes breadth-first: the two children of a split are neighbours, as a
+    table walk that steps to `left + (go right)` needs."""
+    order = [0]
+    for node in order:  # grows while iterating
+        if tree.left[node] != -1:
+            order += (tree.left[node], tree.right[node])
+    return order
+
+
 def tree_depth(tree: Tree) -> int:
     depth = [0] * len(tree.left)
     for i in range(len(tree.left)):  # sklearn numbers children after their parent

@@ -21,6 +21,7 @@ import numpy as np
 from scorec.compiler import ir
 from scorec.compiler.passes import (
     all_roots,
+    breadth_first,
     collect_trees,
     features_of,
     forests,
@@ -233,10 +234,7 @@ class _Printer(Printer):
         kept apart, by node, so the walk's hot data stays small."""
         g = self.forest_of[id(tree)]
         nx = len(tree.inputs)
-        order = [0]
-        for i in order:  # grows while iterating: breadth-first
-            if tree.left[i] != -1:
-                order += [tree.left[i], tree.right[i]]
+        order = breadth_first(tree)
         new = {old: j for j, old in enumerate(order)}
         nodes, leaves = [], []
         bound = _float if self.layout[g] else number

@@ -37,7 +37,7 @@ import unicodedata
 from collections.abc import Callable
 
 from scorec.compiler import ir
-from scorec.compiler.passes import features_of, output_roots, schedule, tree_depth
+from scorec.compiler.passes import breadth_first, features_of, output_roots, schedule, tree_depth
 
 from .printer import Printer
 
@@ -264,10 +264,7 @@ class _Forest:
         v: list[list[float]] = [[] for _ in range(width)]
         for t in self.trees:
             left, feature, bound, values = t.left, t.feature, t.bound, t.values
-            order = [0]
-            for node in order:  # breadth-first, the two children of a split together
-                if left[node] != -1:
-                    order += (left[node], t.right[node])
+            order = breadth_first(t)
             number = [0] * len(left)
             for i, node in enumerate(order, start=len(g) + 1):
                 number[node] = i
