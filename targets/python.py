@@ -168,14 +168,6 @@ def _atoms(e: ir.Expr) -> list[ir.Expr]:
     return [e]
 
 
-def _shrinks(n: ir.Arith) -> bool:
-    """`a * c` with |c| <= 1 or `a / c` with |c| >= 1: cannot overflow."""
-    c = n.b if isinstance(n.b, ir.Const) else n.a if n.op == "*" else None
-    if not isinstance(c, ir.Const) or c.value != c.value:
-        return False
-    return abs(c.value) <= 1 if n.op == "*" else abs(c.value) >= 1
-
-
 def _finite_const(e: ir.Expr, nonzero: bool = False) -> bool:
     return isinstance(e, ir.Const) and math.isfinite(e.value) and (e.value != 0 or not nonzero)
 
