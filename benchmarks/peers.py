@@ -29,13 +29,17 @@ PEER_CFLAGS = ("-O2", "-shared", "-fPIC")
 
 
 def require(module: str) -> None:
-    """Unavailable("not installed") unless `module` imports."""
+    """Unavailable("not installed") unless `module` imports. numpy's error state is kept
+    as it was: emlearn, for one, makes every floating-point event raise when imported."""
+    saved = np.geterr()
     try:
         importlib.import_module(module)
     except ModuleNotFoundError as exc:
         raise Unavailable("not installed") from exc
     except ImportError as exc:  # installed but broken
         raise Unavailable(f"not installed (import fails: {exc})") from exc
+    finally:
+        np.seterr(**saved)
 
 
 def last_line(text: str) -> str:
@@ -93,7 +97,8 @@ def two_columns(p: np.ndarray, n: int) -> np.ndarray:
 
 
 def sigmoid_columns(score: np.ndarray) -> np.ndarray:
-    p = 1.0 / (1.0 + np.exp(-np.asarray(score, dtype=float)))
+    with np.errstate(over="ignore"):  # exp overflows to inf: p is then 0, as expit's
+        p = 1.0 / (1.0 + np.exp(-np.asarray(score, dtype=float)))
     return np.column_stack([1 - p, p])
 
 
@@ -159,9 +164,7 @@ void bench_batch(const float *X, size_t n, int n_features, float *out, int n_cla
 
 def emlearn_scorer(model: Any, workdir: Path, timeout_s: float) -> Scorer:
     require("emlearn")
-    saved = np.geterr()
-    import emlearn
-    np.seterr(**saved)  # emlearn sets numpy to raise on every floating-point event
+    import emlearn  # imported by require: numpy's error state is already restored
 
     name = "eml_model"
     # its most exact classifier settings: float features, 8-bit soft-voting leaves

@@ -299,6 +299,21 @@ def _inf_pair(item: Or) -> tuple[Expr, float] | None:
     return None
 
 
+def nonfinite_operands(fails: Expr) -> list[Expr] | None:
+    """The numbers a check tests for NaN or infinity, when that is all it tests (the shape
+    of sklearn's `ensure_all_finite`); else None. Every operand finite: the check passes."""
+    out: list[Expr] = []
+    for item in fails.items if isinstance(fails, Or) and _inf_pair(fails) is None else (fails,):
+        pair = _inf_pair(item) if isinstance(item, Or) else None
+        if pair is not None and pair[1] == math.inf:
+            out.append(pair[0])
+        elif isinstance(item, IsMissing) and item.a.type == "number":
+            out.append(item.a)
+        else:
+            return None
+    return out
+
+
 def _prune(item: Expr, ranges: Ranges) -> Expr | None:
     """The item without the parts that cannot hold (None: it cannot hold at all)."""
     if isinstance(item, Or) and _inf_pair(item) is None:

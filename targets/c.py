@@ -26,6 +26,7 @@ from scorec.compiler.passes import (
     features_of,
     forests,
     nodes,
+    nonfinite_operands,
     output_roots,
     schedule,
     tree_depth,
@@ -36,6 +37,8 @@ from .printer import Printer
 
 # InSet chains longer than this become a sorted static table and a binary search
 SET_TABLE_MIN = 8
+# a run of NaN/infinity checks over at least this many numbers goes behind one guard
+GUARD_MIN = 4
 # tree walks advanced together; batches walk trees over blocks of at most BLOCK_MAX rows
 LANES = 8
 BLOCK_MAX = 64
@@ -286,7 +289,7 @@ class _Printer(Printer):
         """The per-row scoring function: bind shared nodes (a tree is its leaf's value
         row, `leaf` holding where each tree's walk ended), run the checks in order, then
         write the outputs."""
-        program, p = self.program, self.p
+        program = self.program
         roots = output_roots(program, out.name)
         sched = schedule(roots, into_trees=False)
         self.names = dict(sched.names)
@@ -296,9 +299,7 @@ class _Printer(Printer):
         lines += self.bind(sched, roots, into_trees=False)
         if program.checks:
             lines.append("    int status;")
-        for check in program.checks:
-            lines.append(f"    if ({self.expr(check.fails)}) {{ "
-                         f"status = {p}_{check.reason.code_name}; goto refused; }}")
+        lines += self.check_lines(program.checks)
         values = [self.expr(v) for v in out.values]
         if out.shape == "label" and program.task == "anomaly":  # the label itself: -1 or 1
             values = [f"{self.use('LABELS')}[{values[0]}]"]
@@ -316,6 +317,45 @@ class _Printer(Printer):
                 lines.extend(f"    out[{k}] = {fill};" for k in range(len(values)))
             lines.append("    return status;")
         lines.append("}")
+        return lines
+
+    def check_lines(self, checks: tuple[ir.Check, ...]) -> list[str]:
+        """The checks in order. A run of checks that only test numbers for NaN and
+        infinity runs behind one test: `x * 0.0` is NaN exactly when x is NaN or
+        infinite, else a zero, so a sum of them that is not NaN proves every operand
+        finite and every check of the run passed (the common row pays one vectorisable
+        sum instead of two branches per operand)."""
+        lines: list[str] = []
+        run: list[ir.Check] = []
+        operands: dict[int, ir.Expr] = {}
+
+        def one(check: ir.Check, indent: str) -> str:
+            return (f"{indent}if ({self.expr(check.fails)}) {{ "
+                    f"status = {self.p}_{check.reason.code_name}; goto refused; }}")
+
+        def flush() -> None:
+            if len(operands) >= GUARD_MIN:
+                terms = [f"{self.expr(x)} * 0.0" for x in operands.values()]
+                while len(terms) > 1:  # pairwise: a short dependency chain
+                    terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + \
+                        terms[len(terms) - len(terms) % 2:]
+                lines.append(f"    if (isnan({terms[0]})) {{")
+                lines.extend(one(c, "        ") for c in run)
+                lines.append("    }")
+            else:
+                lines.extend(one(c, "    ") for c in run)
+            run.clear()
+            operands.clear()
+
+        for check in checks:
+            tested = nonfinite_operands(check.fails)
+            if tested is None:
+                flush()
+                lines.append(one(check, "    "))
+                continue
+            run.append(check)
+            operands.update((id(x), x) for x in tested)
+        flush()
         return lines
 
     def helper_code(self) -> list[str]:
