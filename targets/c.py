@@ -452,21 +452,23 @@ def _walk(over: str, p: str, kind: str) -> str:
     if over == "rows":
         head = f"""\
 /* Walk each of n trees for m rows of input slots (nx per row): leaf[r * stride + t]
-   gets the node where row r ends in tree t. */
+   gets the node where row r ends in tree t. leaf has room for m rounded up to a
+   multiple of {LANES} rows (the lanes past m repeat the last row). */
 static void {p}_walk_rows{kind}(const {p}_node{kind} *const *trees, const unsigned short *depth,
                           int n, const {real} *x, int nx, int m, int *leaf, int stride)
 {{
+    const {real} *row[{BLOCK_MAX}];
     int t, r, d;
+    for (r = 0; r < {BLOCK_MAX}; ++r) row[r] = x + (r < m ? r : m - 1) * nx;
     for (t = 0; t < n; ++t) {{
         for (r = 0; r < m; r += {LANES}) {{
 """
         lanes_setup = "".join(
             f"            const {p}_node{kind} *const T{j} = trees[t];\n"
-            f"            const {real} *const x{j} = x + {pick.format(j=j)} * nx;\n"
+            f"            const {real} *const x{j} = row[r + {j}];\n"
             for j in lanes)
         depth = "depth[t]"
-        store = "".join(f"            if (r + {j} < m) leaf[(r + {j}) * stride + t] = i{j};\n"
-                        for j in lanes)
+        store = "".join(f"            leaf[(r + {j}) * stride + t] = i{j};\n" for j in lanes)
     else:
         head = f"""\
 /* Walk n trees for one row of inputs x: leaf[t] gets the node where it ends in tree t. */
@@ -511,6 +513,7 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
     per_row = 4 * n_trees + 8 * sum(nx for _, _, nx, _ in forests)  # bytes of scratch
     block = max(1, min(BLOCK_MAX, 48 * 1024 // per_row))
     block -= block % LANES if block >= LANES else 0
+    padded = -(-block // LANES) * LANES  # the walk writes whole lanes of leaves
     real = {g: "float" if pr.layout[g] else "double" for g in used}
     one = [sig, "{", *(f"    {real[g]} x{g}[{nx}];" for g, _, nx, _ in forests),
            f"    int leaf[{n_trees}];"]
@@ -521,7 +524,7 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
     one += [f"    return {row}(in, leaf, out);", "}", ""]
     step = f" * {width}" if width else ""
     batch = [bsig, "{", *(f"    {real[g]} x{g}[{block * nx}];" for g, _, nx, _ in forests),
-             f"    int leaf[{block * n_trees}];", "    int status = 0, r, m;", "    size_t done;",
+             f"    int leaf[{padded * n_trees}];", "    int status = 0, r, m;", "    size_t done;",
              f"    for (done = 0; done < n; done += {block}) {{",
              f"        m = n - done < {block} ? (int)(n - done) : {block};"]
     for g, nt, nx, first in forests:
