@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from . import models, peers
+from .bench_forest import tree_batch_table
 from .config import Scale
 from .data import NumericTask, split_edge_rows
-from .measure import COLUMNS, Workload, attempt, batch_row, scorer_of, single_row
-from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Table
+from .measure import COLUMNS, Workload, attempt, scorer_of, single_row
+from .report import PER_ROW_US, SINGLE_ROW, Table
 from .scorec_side import CLibrary, compile_model, python_scorer
 from .scorers import sklearn_scorer
 
@@ -31,19 +32,8 @@ def model_tables(title: str, key: str, model: object, task: NumericTask, rows: n
                 f"edge rows: {len(work.edge):,} rows with 10 features each set exactly on, or "
                 "one double / one float32 step beside, one of the model's split thresholds")
 
-    batch = Table(section=C_BATCH,
-                  title=f"C batch — {title}, 30 numeric features, "
-                        f"{scale.batch_rows:,} rows per call",
-                  metrics=PER_ROW_NS, columns=COLUMNS)
-    batch.add(batch_row(scorer_of("scorec C", clib, CLibrary.scorer_batch), work,
-                        reference="scorec C"))
-    batch.add(batch_row(sklearn_scorer(model), work))
-    batch.add(batch_row(attempt("tl2cgen", lambda: peers.tl2cgen_scorer(
-        model, workdir / f"{key}_tl2cgen", timeout)), work))
-    batch.add(batch_row(attempt("treelite GTIL", lambda: peers.gtil_scorer(model)), work))
-    batch.add(batch_row(onnx, work))
-    batch.add(batch_row(attempt("m2cgen C", lambda: peers.m2cgen_c_scorer(
-        path, workdir / f"{key}_m2cgen_c", timeout)), work))
+    batch = tree_batch_table(title, model, path, key, work, clib, onnx, workdir,
+                             with_emlearn=False)
     batch.notes += [workload, "sklearn: `predict_proba` on the whole float64 array"]
 
     latency = Table(section=SINGLE_ROW,

@@ -15,9 +15,9 @@ from . import models, peers
 from .config import Scale
 from .data import NumericTask, split_edge_rows
 from .measure import COLUMNS, Workload, attempt, batch_row, scorer_of, single_row
-from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Table
+from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Row, Table
 from .scorec_side import CLibrary, Compiled, compile_model, python_scorer
-from .scorers import sklearn_scorer
+from .scorers import Scorer, sklearn_scorer
 
 
 @dataclass
@@ -48,6 +48,30 @@ def workload_notes(work: Workload) -> list[str]:
             "double / one float32 step beside, one of the forest's split thresholds"]
 
 
+def tree_batch_table(title: str, model: object, path: Path, key: str, work: Workload,
+                     clib: CLibrary | Row, onnx: Scorer | Row, workdir: Path,
+                     with_emlearn: bool) -> Table:
+    """The C batch table of a tree ensemble: scorec, sklearn and the tree peers."""
+    timeout = work.scale.peer_timeout_s
+    batch = Table(section=C_BATCH,
+                  title=f"C batch — {title}, 30 numeric features, "
+                        f"{work.scale.batch_rows:,} rows per call",
+                  metrics=PER_ROW_NS, columns=COLUMNS)
+    batch.add(batch_row(scorer_of("scorec C", clib, CLibrary.scorer_batch), work,
+                        reference="scorec C"))
+    batch.add(batch_row(sklearn_scorer(model), work))
+    batch.add(batch_row(attempt("tl2cgen", lambda: peers.tl2cgen_scorer(
+        model, workdir / f"{key}_tl2cgen", timeout)), work))
+    batch.add(batch_row(attempt("treelite GTIL", lambda: peers.gtil_scorer(model)), work))
+    if with_emlearn:
+        batch.add(batch_row(attempt("emlearn", lambda: peers.emlearn_scorer(
+            model, workdir / f"{key}_emlearn", timeout)), work))
+    batch.add(batch_row(onnx, work))
+    batch.add(batch_row(attempt("m2cgen C", lambda: peers.m2cgen_c_scorer(
+        path, workdir / f"{key}_m2cgen_c", timeout)), work))
+    return batch
+
+
 def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
     model, compiled = forest.model, forest.compiled
     rows = forest.task.features(scale.batch_rows, seed=2)
@@ -55,21 +79,9 @@ def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
     clib = attempt("scorec C", lambda: CLibrary(compiled, workdir / "forest_c"))
     timeout = scale.peer_timeout_s
 
-    batch = Table(section=C_BATCH,
-                  title=f"C batch — {scale.forest}, 30 numeric features, "
-                        f"{scale.batch_rows:,} rows per call",
-                  metrics=PER_ROW_NS, columns=COLUMNS)
-    batch.add(batch_row(scorer_of("scorec C", clib, CLibrary.scorer_batch), work,
-                        reference="scorec C"))
-    batch.add(batch_row(sklearn_scorer(model), work))
-    batch.add(batch_row(attempt("tl2cgen", lambda: peers.tl2cgen_scorer(
-        model, workdir / "forest_tl2cgen", timeout)), work))
-    batch.add(batch_row(attempt("treelite GTIL", lambda: peers.gtil_scorer(model)), work))
-    batch.add(batch_row(attempt("emlearn", lambda: peers.emlearn_scorer(
-        model, workdir / "forest_emlearn", timeout)), work))
-    batch.add(batch_row(attempt("ONNX Runtime", lambda: peers.onnx_scorer(model, rows)), work))
-    batch.add(batch_row(attempt("m2cgen C", lambda: peers.m2cgen_c_scorer(
-        forest.path, workdir / "forest_m2cgen_c", timeout)), work))
+    onnx = attempt("ONNX Runtime", lambda: peers.onnx_scorer(model, rows))
+    batch = tree_batch_table(str(scale.forest), model, forest.path, "forest", work, clib, onnx,
+                             workdir, with_emlearn=True)
     batch.notes += workload_notes(work) + [
         "scorec codegen s = `compile_file` to all three targets; build s = "
         "`cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -shared -fPIC`",
