@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from . import models, peers
-from .bench_forest import tree_batch_table
+from .bench_forest import add_latency_head, tree_batch_table
 from .config import Scale
 from .data import NumericTask, split_edge_rows
 from .measure import COLUMNS, Workload, attempt, scorer_of, single_row
 from .report import PER_ROW_US, SINGLE_ROW, Table
-from .scorec_side import CLibrary, compile_model, python_scorer
-from .scorers import sklearn_scorer
+from .scorec_side import CLibrary, compile_model
 
 
 def model_tables(title: str, key: str, model: object, task: NumericTask, rows: np.ndarray,
@@ -39,11 +38,7 @@ def model_tables(title: str, key: str, model: object, task: NumericTask, rows: n
     latency = Table(section=SINGLE_ROW,
                     title=f"Single-row latency — {title}, 30 numeric features",
                     metrics=PER_ROW_US, columns=COLUMNS)
-    latency.add(single_row(scorer_of("scorec C", clib, CLibrary.scorer_single), work,
-                           reference="scorec C"))
-    latency.add(single_row(scorer_of("scorec Python", compiled, python_scorer), work,
-                           reference="scorec Python"))
-    latency.add(single_row(sklearn_scorer(model), work))
+    add_latency_head(latency, clib, compiled, model, work)
     latency.add(single_row(attempt("m2cgen Python", lambda: peers.m2cgen_python_scorer(
         path, workdir / f"{key}_m2cgen_py", timeout)), work))
     latency.add(single_row(onnx, work))

@@ -72,6 +72,16 @@ def tree_batch_table(title: str, model: object, path: Path, key: str, work: Work
     return batch
 
 
+def add_latency_head(latency: Table, clib: CLibrary | Row, compiled: Compiled, model: object,
+                     work: Workload) -> None:
+    """The first rows of a single-row table: scorec C, scorec Python, sklearn."""
+    latency.add(single_row(scorer_of("scorec C", clib, CLibrary.scorer_single), work,
+                           reference="scorec C"))
+    latency.add(single_row(attempt("scorec Python", lambda: python_scorer(compiled)), work,
+                           reference="scorec Python"))
+    latency.add(single_row(sklearn_scorer(model), work))
+
+
 def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
     model, compiled = forest.model, forest.compiled
     rows = forest.task.features(scale.batch_rows, seed=2)
@@ -90,11 +100,7 @@ def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
     latency = Table(section=SINGLE_ROW,
                     title=f"Single-row latency — {scale.forest}, 30 numeric features",
                     metrics=PER_ROW_US, columns=COLUMNS)
-    latency.add(single_row(scorer_of("scorec C", clib, CLibrary.scorer_single), work,
-                           reference="scorec C"))
-    latency.add(single_row(attempt("scorec Python", lambda: python_scorer(compiled)), work,
-                           reference="scorec Python"))
-    latency.add(single_row(sklearn_scorer(model), work))
+    add_latency_head(latency, clib, compiled, model, work)
     latency.add(single_row(attempt("m2cgen Python", lambda: peers.m2cgen_python_scorer(
         forest.path, workdir / "forest_m2cgen_py", timeout)), work))
     latency.add(single_row(attempt("ONNX Runtime", lambda: peers.onnx_scorer(model, rows)),

@@ -13,11 +13,12 @@ from sklearn.linear_model import Ridge
 from scorec.runtime.python_runtime import import_module
 
 from . import models, peers
+from .bench_forest import add_latency_head
 from .config import Scale
 from .data import MixedTask, NumericTask
 from .measure import COLUMNS, Workload, attempt, batch_row, scorer_of, single_row
 from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Row, Table, size
-from .scorec_side import CLibrary, Compiled, compile_model, python_scorer
+from .scorec_side import CLibrary, Compiled, compile_model
 from .scorers import Rows, Scorer, sklearn_scorer
 from .timing import stopwatch
 
@@ -59,11 +60,7 @@ def tables(scale: Scale, workdir: Path) -> list[Table]:
 
     latency = Table(section=SINGLE_ROW, title=f"Single-row latency — {models.LINEAR_PIPELINE}",
                     metrics=PER_ROW_US, columns=COLUMNS)
-    latency.add(single_row(scorer_of("scorec C", clib, CLibrary.scorer_single), work,
-                           reference="scorec C"))
-    latency.add(single_row(attempt("scorec Python", lambda: python_scorer(compiled)), work,
-                           reference="scorec Python"))
-    latency.add(single_row(sklearn_scorer(model), work))
+    add_latency_head(latency, clib, compiled, model, work)
     latency.add(m2cgen(single_row(attempt("m2cgen Python", lambda: peers.m2cgen_python_scorer(
         bare, workdir / "linear_m2cgen_py", timeout, transform)), work)))
     latency.add(single_row(attempt("scorec Python, bare LR", lambda: module_scorer(
