@@ -12,7 +12,7 @@ from . import models, peers
 from .bench_forest import add_latency_head, tree_batch_table
 from .config import Scale
 from .data import NumericTask, split_edge_rows
-from .measure import COLUMNS, Workload, attempt, scorer_of, single_row
+from .measure import COLUMNS, Workload, attempt, latency_note, scorer_of, single_row
 from .report import PER_ROW_US, SINGLE_ROW, Table
 from .scorec_side import CLibrary, compile_model
 
@@ -43,10 +43,7 @@ def model_tables(title: str, key: str, model: object, task: NumericTask, rows: n
         path, workdir / f"{key}_m2cgen_py", timeout)), work))
     latency.add(single_row(onnx, work))
     latency.notes += [
-        f"one call per row over {scale.latency_rows:,} rows, each tool given its own "
-        "ready-made one-row input; exactness on the first "
-        f"{min(scale.exact_rows, scale.batch_rows):,} bench rows and all "
-        f"{scale.edge_rows:,} edge rows"]
+        latency_note(scale, "")]
     return [batch, latency]
 
 

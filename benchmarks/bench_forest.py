@@ -14,7 +14,7 @@ from sklearn.tree import DecisionTreeClassifier
 from . import models, peers
 from .config import Scale
 from .data import NumericTask, split_edge_rows
-from .measure import COLUMNS, Workload, attempt, batch_row, scorer_of, single_row
+from .measure import COLUMNS, Workload, attempt, batch_row, latency_note, scorer_of, single_row
 from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Row, Table
 from .scorec_side import CLibrary, Compiled, compile_model, python_scorer
 from .scorers import Scorer, sklearn_scorer
@@ -106,11 +106,8 @@ def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
     latency.add(single_row(attempt("ONNX Runtime", lambda: peers.onnx_scorer(model, rows)),
                            work))
     latency.notes += [
-        f"one call per row over {scale.latency_rows:,} rows, each tool given its own "
-        "ready-made one-row input (ctypes struct pointer, Python list, 1-row numpy array, "
-        "1-row float32 tensor); exactness on the first "
-        f"{min(scale.exact_rows, scale.batch_rows):,} bench rows and all "
-        f"{scale.edge_rows:,} edge rows"]
+        latency_note(scale, "ctypes struct pointer, Python list, 1-row numpy array, "
+                     "1-row float32 tensor")]
     return [batch, latency, tree_latency(forest, scale, workdir)]
 
 

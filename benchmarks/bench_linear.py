@@ -16,7 +16,7 @@ from . import models, peers
 from .bench_forest import add_latency_head
 from .config import Scale
 from .data import MixedTask, NumericTask
-from .measure import COLUMNS, Workload, attempt, batch_row, scorer_of, single_row
+from .measure import COLUMNS, Workload, attempt, batch_row, latency_note, scorer_of, single_row
 from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Row, Table, size
 from .scorec_side import CLibrary, Compiled, compile_model
 from .scorers import Rows, Scorer, sklearn_scorer
@@ -70,11 +70,8 @@ def tables(scale: Scale, workdir: Path) -> list[Table]:
     latency.add(single_row(attempt("ONNX Runtime", lambda: peers.onnx_scorer(model, rows)),
                            work))
     latency.notes += [
-        f"one call per row over {scale.latency_rows:,} rows, each tool given its own "
-        "ready-made one-row input (ctypes struct pointer, Python list, 1-row DataFrame, "
-        "dict of 1-row tensors); exactness on the first "
-        f"{min(scale.exact_rows, scale.batch_rows):,} bench rows and all "
-        f"{scale.edge_rows:,} edge rows",
+        latency_note(scale, "ctypes struct pointer, Python list, 1-row DataFrame, "
+                     "dict of 1-row tensors"),
         "scorec Python, bare LR: scorec's module for the same bare LogisticRegression as "
         "m2cgen, given the same pre-transformed rows, timing `decision_function(row)` (the "
         "raw score, as m2cgen's `score`)"]

@@ -128,3 +128,11 @@ def memory_floor_row(structs: np.ndarray, work: Workload) -> Row:
                seconds=best / len(structs),
                cells={"notes": f"{structs.dtype.itemsize} bytes per row; the same struct "
                                "array the scorec row scores"})
+
+
+def latency_note(scale: Scale, inputs: str) -> str:
+    """What a single-row table measures; `inputs` names each tool's one-row input."""
+    return (f"one call per row over {scale.latency_rows:,} rows, each tool given its own "
+            f"ready-made one-row input{f' ({inputs})' if inputs else ''}; exactness on the "
+            f"first {min(scale.exact_rows, scale.batch_rows):,} bench rows and all "
+            f"{scale.edge_rows:,} edge rows")

@@ -33,6 +33,7 @@ from scorec.compiler.passes import (
     Ranges,
     collect_trees,
     features_of,
+    magnitude_tests,
     nodes,
     schedule,
     tree_depth,
@@ -161,13 +162,6 @@ def _bare(v: float) -> str:
     return text[1:-1] if text.startswith("(") else text
 
 
-def _atoms(e: ir.Expr) -> list[ir.Expr]:
-    """The disjuncts of `e` (nested Or flattened)."""
-    if isinstance(e, ir.Or):
-        return [a for item in e.items for a in _atoms(item)]
-    return [e]
-
-
 def _finite_const(e: ir.Expr, nonzero: bool = False) -> bool:
     return isinstance(e, ir.Const) and math.isfinite(e.value) and (e.value != 0 or not nonzero)
 
@@ -239,21 +233,10 @@ class _Guard:
 def _needs(fails: ir.Expr) -> list[tuple[ir.Expr, str]] | None:
     """What a row must satisfy for the check not to fail, as (node, "nan" | "inf" | "f32")
     needs, or None when the check has another form."""
-    out = []
-    for atom in _atoms(fails):
-        if isinstance(atom, ir.IsMissing) and atom.a.type == "number":
-            out.append((atom.a, "nan"))
-        elif isinstance(atom, ir.Compare) and atom.a.type == "number" and atom.op in (">=", "<="):
-            size = atom.bound if atom.op == ">=" else -atom.bound
-            if size == math.inf:
-                out.append((atom.a, "inf"))
-            elif F32_GUARD <= size < math.inf:
-                out.append((atom.a, "f32"))
-            else:
-                return None
-        else:
-            return None
-    return out
+    tests = magnitude_tests(fails)
+    if tests is None or any(t is not None and t < F32_GUARD for _, t in tests):
+        return None
+    return [(x, "nan" if t is None else "inf" if t == math.inf else "f32") for x, t in tests]
 
 
 def _plan_guard(needs: list[tuple[ir.Expr, str]], values: list[ir.Expr],
