@@ -299,35 +299,6 @@ def _inf_pair(item: Or) -> tuple[Expr, float] | None:
     return None
 
 
-def magnitude_tests(fails: Expr) -> list[tuple[Expr, float | None]] | None:
-    """A check of the shape of sklearn's `ensure_all_finite` (an Or of NaN tests and of
-    `x >= T` / `x <= -T`, T > 0) as (x, T) pairs, T None for a NaN test: the check passes
-    when every x is a number with |x| < T. None for a check of any other shape."""
-    out: list[tuple[Expr, float | None]] = []
-    stack = [fails]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Or):
-            stack.extend(reversed(item.items))
-        elif isinstance(item, IsMissing) and item.a.type == "number":
-            out.append((item.a, None))
-        elif isinstance(item, Compare) and item.a.type == "number" and item.op in (">=", "<=") \
-                and (item.bound if item.op == ">=" else -item.bound) > 0:
-            out.append((item.a, item.bound if item.op == ">=" else -item.bound))
-        else:
-            return None
-    return out
-
-
-def nonfinite_operands(fails: Expr) -> list[Expr] | None:
-    """The numbers a check tests for NaN or infinity, when that is all it tests; else
-    None. Every operand finite: the check passes."""
-    tests = magnitude_tests(fails)
-    if tests is None or any(limit not in (None, math.inf) for _, limit in tests):
-        return None
-    return list({id(x): x for x, _ in tests}.values())
-
-
 def _prune(item: Expr, ranges: Ranges) -> Expr | None:
     """The item without the parts that cannot hold (None: it cannot hold at all)."""
     if isinstance(item, Or) and _inf_pair(item) is None:

@@ -19,14 +19,15 @@ import re
 import numpy as np
 
 from scorec.compiler import ir
+from scorec.compiler.guards import Guard, needs_of, plan_guard
 from scorec.compiler.passes import (
+    Ranges,
     all_roots,
     breadth_first,
     collect_trees,
     features_of,
     forests,
     nodes,
-    nonfinite_operands,
     output_roots,
     schedule,
     tree_depth,
@@ -37,7 +38,7 @@ from .printer import Printer
 
 # InSet chains longer than this become a sorted static table and a binary search
 SET_TABLE_MIN = 8
-# a run of NaN/infinity checks over at least this many numbers goes behind one guard
+# a run of NaN/infinity checks over at least this many numbers goes behind a guard
 GUARD_MIN = 4
 # tree walks advanced together; batches walk trees over blocks of at most BLOCK_MAX rows
 LANES = 8
@@ -144,6 +145,9 @@ class _Printer(Printer):
                     v for v in n.values if "\0" not in v)  # a C string ends at a NUL
         self.categories = {k: tuple(sorted(v, key=_text_bytes)) for k, v in found.items() if v}
         self.cats: dict[object, str] = {}  # per function: category index variables
+        self.facts = Ranges()  # what a row that passed every check is known to be
+        for check in program.checks:
+            self.facts.learn(check.fails)
 
     def use(self, helper: str) -> str:
         self.helpers.add(helper)
@@ -291,7 +295,9 @@ class _Printer(Printer):
         write the outputs."""
         program = self.program
         roots = output_roots(program, out.name)
-        sched = schedule(roots, into_trees=False)
+        runs = self.check_runs(list(out.values))
+        force = frozenset(id(g) for _, guard in runs if guard for g in guard.nodes)
+        sched = schedule(roots, into_trees=False, force=force)
         self.names = dict(sched.names)
         lines = [signature, "{"]
         if not features_of(roots, into_trees=False):
@@ -299,7 +305,7 @@ class _Printer(Printer):
         lines += self.bind(sched, roots, into_trees=False)
         if program.checks:
             lines.append("    int status;")
-        lines += self.check_lines(program.checks)
+        lines += self.check_lines(runs)
         values = [self.expr(v) for v in out.values]
         if out.shape == "label" and program.task == "anomaly":  # the label itself: -1 or 1
             values = [f"{self.use('LABELS')}[{values[0]}]"]
@@ -319,43 +325,54 @@ class _Printer(Printer):
         lines.append("}")
         return lines
 
-    def check_lines(self, checks: tuple[ir.Check, ...]) -> list[str]:
-        """The checks in order. A run of checks that only test numbers for NaN and
-        infinity runs behind one test: `x * 0.0` is NaN exactly when x is NaN or
-        infinite, else a zero, so a sum of them that is not NaN proves every operand
-        finite and every check of the run passed (the common row pays one vectorisable
-        sum instead of two branches per operand)."""
-        lines: list[str] = []
+    def check_runs(self, values: list[ir.Expr]) -> list[tuple[list[ir.Check], Guard | None]]:
+        """The checks in order, in runs: a run of checks that only test numbers for NaN
+        and infinity goes behind a guard (see `compiler.guards`) when that is cheaper than
+        testing each number, typically the decision score the row computes anyway."""
+        runs: list[tuple[list[ir.Check], Guard | None]] = []
         run: list[ir.Check] = []
-        operands: dict[int, ir.Expr] = {}
+        needs: list[tuple[ir.Expr, str]] = []
 
+        def flush() -> None:
+            if run:
+                tested = {id(x) for x, _ in needs}
+                guard = plan_guard(needs, values, self.facts, total_only=False)
+                cheaper = len(tested) >= GUARD_MIN or len(guard.nodes) < len(tested)
+                runs.append((list(run), guard if cheaper else None))
+            run.clear()
+            needs.clear()
+
+        for check in self.program.checks:
+            found = needs_of(check.fails, float32=False)
+            if found is None:
+                flush()
+                runs.append(([check], None))
+            else:
+                run.append(check)
+                needs.extend(found)
+        flush()
+        return runs
+
+    def check_lines(self, runs: list[tuple[list[ir.Check], Guard | None]]) -> list[str]:
+        """The checks in order; a guarded run behind one test: `g * 0.0` is NaN exactly
+        when g is NaN or infinite, else a zero, so a sum of them that is not NaN proves
+        every guard node finite and every check of the run passed."""
         def one(check: ir.Check, indent: str) -> str:
             return (f"{indent}if ({self.expr(check.fails)}) {{ "
                     f"status = {self.p}_{check.reason.code_name}; goto refused; }}")
 
-        def flush() -> None:
-            if len(operands) >= GUARD_MIN:
-                terms = [f"{self.expr(x)} * 0.0" for x in operands.values()]
-                while len(terms) > 1:  # pairwise: a short dependency chain
-                    terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + \
-                        terms[len(terms) - len(terms) % 2:]
-                lines.append(f"    if (isnan({terms[0]})) {{")
-                lines.extend(one(c, "        ") for c in run)
-                lines.append("    }")
-            else:
-                lines.extend(one(c, "    ") for c in run)
-            run.clear()
-            operands.clear()
-
-        for check in checks:
-            tested = nonfinite_operands(check.fails)
-            if tested is None:
-                flush()
-                lines.append(one(check, "    "))
+        lines: list[str] = []
+        for checks, guard in runs:
+            if guard is None:
+                lines.extend(one(c, "    ") for c in checks)
                 continue
-            run.append(check)
-            operands.update((id(x), x) for x in tested)
-        flush()
+            terms = [f"{self.expr(g)} * 0.0" for g in guard.nodes]
+            while len(terms) > 1:  # pairwise: a short dependency chain
+                terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + \
+                    terms[len(terms) - len(terms) % 2:]
+            lines.append(f"    if (isnan({terms[0]})) {{")
+            lines.extend(one(c, "        ") for c in checks)
+            lines.append("    }")
         return lines
 
     def helper_code(self) -> list[str]:

@@ -26,14 +26,13 @@ from __future__ import annotations
 import base64
 import math
 import struct
-from dataclasses import dataclass
 
 from scorec.compiler import ir
+from scorec.compiler.guards import Guard, needs_of, plan_guard
 from scorec.compiler.passes import (
     Ranges,
     collect_trees,
     features_of,
-    magnitude_tests,
     nodes,
     schedule,
     tree_depth,
@@ -46,8 +45,6 @@ TREE_CODE_MAX_DEPTH = 60
 # Trees are code while the program has at most this many tree nodes: Python compiles about
 # 100,000 of them a second, and a bigger module would be slow to import the first time.
 TREE_CODE_MAX_NODES = 150_000
-# a guard |x| < F32_GUARD proves float32(x) is finite (float32 overflows at 3.4e38)
-F32_GUARD = 1e38
 # with more nodes of tree code than this, the scoring functions share one evaluator (one
 # copy of the code to compile) rather than each holding its own copy
 SHARED_MIN_NODES = 10_000
@@ -160,117 +157,6 @@ def _bare(v: float) -> str:
     """`number` without the parentheses, where a leading minus parses right."""
     text = number(v)
     return text[1:-1] if text.startswith("(") else text
-
-
-def _finite_const(e: ir.Expr, nonzero: bool = False) -> bool:
-    return isinstance(e, ir.Const) and math.isfinite(e.value) and (e.value != 0 or not nonzero)
-
-
-class _Flow:
-    """For a node g: which nodes, being NaN (`nan`) or infinite (`inf`), make g NaN or
-    infinite, and which, being infinite, make g infinite (`grows`). A finite g thus proves
-    those nodes are not NaN / not infinite. Only through arithmetic that cannot raise."""
-
-    def __init__(self, roots: list[ir.Expr]):
-        self.nan: dict[int, frozenset[int]] = {}
-        self.inf: dict[int, frozenset[int]] = {}
-        self.grows: dict[int, frozenset[int]] = {}
-        self.safe: set[int] = set()  # computing the node cannot raise for float inputs
-        for n in nodes(roots, into_trees=False):
-            self._visit(n)
-
-    def _visit(self, n: ir.Expr) -> None:
-        me = frozenset((id(n),))
-        nan, inf, grows = me, me, me
-        safe = isinstance(n, (ir.Feature, ir.Const))
-        if isinstance(n, ir.Neg):
-            a = id(n.a)
-            nan, inf, grows = me | self.nan[a], me | self.inf[a], me | self.grows[a]
-            safe = a in self.safe
-        elif isinstance(n, (ir.Arith, ir.Sum)):
-            terms = (n.a, n.b) if isinstance(n, ir.Arith) else n.terms
-            op = n.op if isinstance(n, ir.Arith) else "+"
-            safe = all(id(t) in self.safe for t in terms) and (
-                op != "/" or _finite_const(n.b, nonzero=True))
-            nan = me.union(*(self.nan[id(t)] for t in terms))
-            inf = me.union(*(self.inf[id(t)] for t in (terms if op != "/" else terms[:1])))
-            if op == "/":
-                nan = me | self.nan[id(n.a)] | self.nan[id(n.b)]
-            # inf stays inf (not NaN) only next to finite, non-zero constants
-            rest = [t for t in terms if not _finite_const(t, nonzero=op in "*/")]
-            if len(rest) == 1 and (op != "/" or rest[0] is terms[0]):
-                grows = me | self.grows[id(rest[0])]
-        elif isinstance(n, ir.Select) and n.then.type == "number":
-            t, o = id(n.then), id(n.other)
-            safe = t in self.safe and o in self.safe and _cannot_raise(n.cond, self.safe)
-            if isinstance(n.cond, ir.IsMissing) and n.cond.a is n.other:
-                # the other branch only when it is not NaN: when infinite, the select is
-                inf = me | self.grows[o] | (self.inf[t] & self.inf[o])
-                grows = me | self.grows[o] if _finite_const(n.then) else me
-                nan = me | (self.nan[t] & self.nan[o])
-            else:
-                nan = me | (self.nan[t] & self.nan[o])
-                inf = me | (self.inf[t] & self.inf[o])
-                grows = me | (self.grows[t] & self.grows[o])
-        self.nan[id(n)], self.inf[id(n)], self.grows[id(n)] = nan, inf, grows
-        if safe:
-            self.safe.add(id(n))
-
-
-def _cannot_raise(cond: ir.Expr, safe: set[int]) -> bool:
-    return isinstance(cond, ir.IsMissing) and (id(cond.a) in safe)
-
-
-@dataclass
-class _Guard:
-    """`|g| < bound` for every g in `nodes` (NaN fails): true proves that every check of
-    a recognized form (`_needs`) passes."""
-
-    nodes: list[ir.Expr]
-    bound: float
-
-
-def _needs(fails: ir.Expr) -> list[tuple[ir.Expr, str]] | None:
-    """What a row must satisfy for the check not to fail, as (node, "nan" | "inf" | "f32")
-    needs, or None when the check has another form."""
-    tests = magnitude_tests(fails)
-    if tests is None or any(t is not None and t < F32_GUARD for _, t in tests):
-        return None
-    return [(x, "nan" if t is None else "inf" if t == math.inf else "f32") for x, t in tests]
-
-
-def _plan_guard(needs: list[tuple[ir.Expr, str]], values: list[ir.Expr],
-                facts: Ranges) -> _Guard:
-    """The nodes whose finiteness proves every need, few and cheap: a node that must be
-    below F32_GUARD is tested itself; then, greedily, the node whose finiteness proves
-    the most of the other needs (one not expected to be NaN first); what is left, itself."""
-    flow = _Flow(values + [n for n, _ in needs])
-    chosen: list[ir.Expr] = []
-    for node, kind in needs:
-        if kind == "f32" and all(node is not c for c in chosen):
-            chosen.append(node)
-    bound = F32_GUARD if chosen else math.inf
-
-    def covers(g: ir.Expr, pending: list) -> list:
-        got = flow.nan[id(g)], flow.inf[id(g)]
-        return [need for need in pending if id(need[0]) in got[need[1] == "inf"]]
-
-    pending = [need for need in needs if need[1] != "f32"
-               and not any(covers(c, [need]) for c in chosen)]
-    candidates = [n for n in nodes(values + [n for n, _ in needs], into_trees=False)
-                  if n.type == "number" and id(n) in flow.safe
-                  and not isinstance(n, ir.Const)]
-    while pending and candidates:
-        best = max(candidates, key=lambda g: (len(covers(g, pending)), not facts.of(g).nan))
-        got = covers(best, pending)
-        if len(got) < 2:
-            break
-        chosen.append(best)
-        pending = [need for need in pending if all(need is not q for q in got)]
-    for node, _ in pending:
-        if all(node is not c for c in chosen):
-            chosen.append(node)
-    return _Guard(chosen, bound)
 
 
 _ARITH = (ir.Arith, ir.Sum, ir.Neg)
@@ -487,7 +373,7 @@ class _Printer(Printer):
         """`def name(row)` returning the output's value, or a tuple of the outputs'. With
         loose features (`_loose`), a fast `name` that leaves them unconverted and falls
         back to the plain `_name_strict` for any row it cannot prove the same."""
-        guardable = [(c, f, _needs(f)) for c, f in self.checks]
+        guardable = [(c, f, needs_of(f)) for c, f in self.checks]
         values = [v for out in outs for v in out.values]
         roots = [f for _, f in self.checks] + values
         loose, frontier = _loose(roots, values, [f for _, f, ns in guardable if ns is not None],
@@ -503,7 +389,7 @@ class _Printer(Printer):
         program = self.program
         needs = [n for _, _, ns in guardable if ns is not None for n in ns]
         values = [v for out in outs for v in out.values]
-        guard = _plan_guard(needs, values, self.facts) if needs else None
+        guard = plan_guard(needs, values, self.facts, total_only=True) if needs else None
         force = {id(n) for n in guard.nodes} if guard else set()
         force |= {id(n) for n in frontier}
         roots = [f for _, f in self.checks] + values
@@ -584,7 +470,7 @@ class _Printer(Printer):
         target = ", ".join(names) + ("," if len(names) == 1 else "")
         return [f"    {target} = _walk({xs}, *_TABLE{k})"]
 
-    def check_lines(self, guardable: list, guard: _Guard | None) -> list[str]:
+    def check_lines(self, guardable: list, guard: Guard | None) -> list[str]:
         def raising(check: ir.Check, fails: ir.Expr, pad: str) -> list[str]:
             return [f"{pad}if {self.expr(fails)}:",
                     f"{pad}    raise ValueError({check.message!r})"]
@@ -599,7 +485,7 @@ class _Printer(Printer):
             lines += [line for c, f in rest for line in raising(c, f, "        ")]
         return lines
 
-    def guard_test(self, guard: _Guard) -> str:
+    def guard_test(self, guard: Guard) -> str:
         gs = [self.expr(g) for g in guard.nodes]
         b = number(guard.bound)
         return f"-{b} < {gs[0]} < {b}" if len(gs) == 1 else f"_hypot({', '.join(gs)}) < {b}"
