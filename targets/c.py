@@ -326,9 +326,10 @@ class _Printer(Printer):
         return lines
 
     def check_runs(self, values: list[ir.Expr]) -> list[tuple[list[ir.Check], Guard | None]]:
-        """The checks in order, in runs: a run of checks that only test numbers for NaN
-        and infinity goes behind a guard (see `compiler.guards`) when that is cheaper than
-        testing each number, typically the decision score the row computes anyway."""
+        """The checks in order, in runs: a run of checks that only test numbers for NaN,
+        infinity or float32 overflow goes behind a guard (see `compiler.guards`) when
+        that is cheaper than testing each number: the decision score the row computes
+        anyway, or a sum over the checked numbers."""
         runs: list[tuple[list[ir.Check], Guard | None]] = []
         run: list[ir.Check] = []
         needs: list[tuple[ir.Expr, str]] = []
@@ -343,7 +344,7 @@ class _Printer(Printer):
             needs.clear()
 
         for check in self.program.checks:
-            found = needs_of(check.fails, float32=False)
+            found = needs_of(check.fails)
             if found is None:
                 flush()
                 runs.append(([check], None))
@@ -356,7 +357,9 @@ class _Printer(Printer):
     def check_lines(self, runs: list[tuple[list[ir.Check], Guard | None]]) -> list[str]:
         """The checks in order; a guarded run behind one test: `g * 0.0` is NaN exactly
         when g is NaN or infinite, else a zero, so a sum of them that is not NaN proves
-        every guard node finite and every check of the run passed."""
+        every guard node finite and every check of the run passed. A guard with a bound
+        B (float32 overflow) sums squares: a sum below B * B proves every |g| < B, NaN
+        included (the sum is NaN, the test fails)."""
         def one(check: ir.Check, indent: str) -> str:
             return (f"{indent}if ({self.expr(check.fails)}) {{ "
                     f"status = {self.p}_{check.reason.code_name}; goto refused; }}")
@@ -366,11 +369,14 @@ class _Printer(Printer):
             if guard is None:
                 lines.extend(one(c, "    ") for c in checks)
                 continue
-            terms = [f"{self.expr(g)} * 0.0" for g in guard.nodes]
+            square = guard.bound < math.inf
+            terms = [f"{g} * {g if square else '0.0'}" for g in map(self.expr, guard.nodes)]
             while len(terms) > 1:  # pairwise: a short dependency chain
                 terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + \
                     terms[len(terms) - len(terms) % 2:]
-            lines.append(f"    if (isnan({terms[0]})) {{")
+            test = f"!({terms[0]} < {number(guard.bound ** 2)})" if square \
+                else f"isnan({terms[0]})"
+            lines.append(f"    if ({test}) {{")
             lines.extend(one(c, "        ") for c in checks)
             lines.append("    }")
         return lines
