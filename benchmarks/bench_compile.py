@@ -85,6 +85,16 @@ class CompileBench:
                     "import-python", module, "cached import"))
         shutil.rmtree(cache, ignore_errors=True)
 
+    def built(self, source: Path) -> dict[str, str]:
+        """A peer's C source built with cc like scorec's: its size, build time and .so."""
+        lib = source.with_suffix(".so")
+        cells = {C_SOURCE: size(source.stat().st_size)}
+        _step(cells, C_BUILD, lambda: self.cc(["cc", *peers.PEER_CFLAGS, str(source), "-o",
+                                               str(lib), "-lm"]))
+        if lib.exists():
+            cells[C_LIB] = size(lib.stat().st_size)
+        return cells
+
     def cc(self, command: list[str]) -> float:
         cap = memory_cap()
         result = run_bounded(command, self.timeout, cap)
@@ -125,11 +135,7 @@ class CompileBench:
         peers.require("m2cgen")
         out = self.workdir / "big_m2cgen.c"
         codegen_s = peers.generate_bounded("m2cgen-c", self.path, out, self.timeout)
-        cells = {C_SOURCE: size(out.stat().st_size)}
-        _step(cells, C_BUILD, lambda: self.cc(["cc", *peers.PEER_CFLAGS, str(out), "-o",
-                                               str(out.with_suffix(".so")), "-lm"]))
-        if out.with_suffix(".so").exists():
-            cells[C_LIB] = size(out.with_suffix(".so").stat().st_size)
+        cells = self.built(out)
         return Row(tool="m2cgen → C", seconds=codegen_s, cells=cells)
 
     def tl2cgen(self) -> Row:
@@ -159,11 +165,7 @@ class CompileBench:
         codegen_s, code = stopwatch(lambda: emlearn.convert(
             self.model, method="inline", dtype="float", leaf_bits=8).save(name="big"))
         source.write_text(code, encoding="utf-8")
-        cells = {C_SOURCE: size(source.stat().st_size)}
-        _step(cells, C_BUILD, lambda: self.cc(["cc", *peers.PEER_CFLAGS, str(source), "-o",
-                                               str(source.with_suffix(".so")), "-lm"]))
-        if source.with_suffix(".so").exists():
-            cells[C_LIB] = size(source.with_suffix(".so").stat().st_size)
+        cells = self.built(source)
         return Row(tool="emlearn → C", seconds=codegen_s, cells=cells)
 
     def onnx(self) -> Row:

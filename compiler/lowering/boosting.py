@@ -148,10 +148,15 @@ def gradient_boosting_classifier(est, frame: Frame, ctx: Context) -> Head:
     elif len(raws) > 1 and loss is HalfMultinomialLoss:
         proba = None  # softmax
     else:
-        raise UnsupportedError(f"{ctx.where()}: GradientBoostingClassifier with loss "
-                               f"{loss.__name__} and {len(raws)} scores is not supported")
+        raise _unsupported_loss(est, raws, ctx)
     # predict: binary `(decision >= 0)`, multiclass argmax of the decision
     return _classifier_head(est, raws, proba, ">=")
+
+
+def _unsupported_loss(est, raws: list[Expr], ctx: Context) -> UnsupportedError:
+    return UnsupportedError(f"{ctx.where()}: {type(est).__name__} with loss "
+                            f"{type(est._loss).__name__} and {len(raws)} scores is not "
+                            "supported")
 
 
 @rule(GradientBoostingRegressor, "estimator",
@@ -227,8 +232,7 @@ def hist_gradient_boosting_classifier(est, frame: Frame, ctx: Context) -> Head:
     loss = type(est._loss)
     if not ((len(raws) == 1 and loss is HalfBinomialLoss)
             or (len(raws) > 1 and loss is HalfMultinomialLoss)):
-        raise UnsupportedError(f"{ctx.where()}: HistGradientBoostingClassifier with loss "
-                               f"{loss.__name__} and {len(raws)} scores is not supported")
+        raise _unsupported_loss(est, raws, ctx)
     # predict: binary `(raw > 0)` (not >=), multiclass argmax of the raw scores
     return _classifier_head(est, raws, expit, ">")
 
