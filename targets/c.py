@@ -40,9 +40,12 @@ from .printer import Printer
 SET_TABLE_MIN = 8
 # a run of NaN/infinity checks over at least this many numbers goes behind a guard
 GUARD_MIN = 4
-# tree walks advanced together; batches walk trees over blocks of at most BLOCK_MAX rows
-LANES = 8
+# tree walks advanced together (16 hides the load latency of a step on x86-64: 8 lanes
+# ran 20% slower); batches walk trees over blocks of at most BLOCK_MAX rows
+LANES = 16
 BLOCK_MAX = 64
+# sizeof of the node layouts ("" wide, "32" compact), which the generated code asserts
+NODE_BYTES = {"": 16, "32": 8}
 
 _CTYPE = {"number": "double ", "string": "char *const ", "bool": "int ", "index": "int "}
 
@@ -104,12 +107,12 @@ def _float(v: float) -> str:
 
 
 def _compact(forest: list[ir.Tree]) -> bool:
-    """Can this forest use the compact node (float bound, 16-bit child and input)? When
+    """Can this forest use the compact node (float bound, 16-bit child offset and input)? When
     every bound B is the top of a float32 rounding interval, `x <= B` is exactly
     `(float)x <= (float)B` (sklearn's own float32 split), and the walk reads half the
     bytes."""
     inputs, most = len(forest[0].inputs), max(len(t.left) for t in forest)
-    if 3 * inputs >= 2**16 or most >= 2**16:
+    if 3 * inputs >= 2**16 or most * NODE_BYTES["32"] >= 2**16:
         return False
     bounds = np.array([b for t in forest for b, left in zip(t.bound, t.left) if left != -1])
     with np.errstate(all="ignore"):
@@ -136,6 +139,7 @@ class _Printer(Printer):
         self.sets: dict[tuple, str] = {}
         self.members: dict[tuple, str] = {}
         self.helpers: set[str] = set()
+        self.walkers: dict[str, tuple[str, str, int, int]] = {}  # helper -> _walk's arguments
         self.uses_strcmp = False
         # per text input: every category any test compares it with, in strcmp order
         found: dict[object, set[str]] = {}
@@ -152,6 +156,16 @@ class _Printer(Printer):
     def use(self, helper: str) -> str:
         self.helpers.add(helper)
         return f"{self.p}_{helper}"
+
+    def walker(self, over: str, g: int) -> str:
+        """The function that walks forest g's trees over a block of rows or for one row
+        (see `_walk`). A row walker is specific to the forest's number of input slots; a
+        tree walker to its lanes: the trees split evenly into groups of at most LANES."""
+        kind, nx, n = self.layout[g], self.slots(g), len(self.forests[g])
+        lanes = LANES if over == "rows" else -(-n // -(-n // LANES))
+        helper = f"walk_{over}{kind}_{nx if over == 'rows' else lanes}"
+        self.walkers[helper] = (over, kind, nx, lanes)
+        return self.use(helper)
 
     def set_table(self, values: tuple) -> str:
         return self.sets.setdefault(values, f"{self.p}_set{len(self.sets)}")
@@ -235,7 +249,8 @@ class _Printer(Printer):
 
     def tree_tables(self, tree: ir.Tree) -> list[str]:
         """The nodes in breadth-first order, so that a split's children are neighbours;
-        each holds its bound, its left child and the input slot it reads (see `slots`):
+        each holds its bound, its left child (as a byte offset, see `_walk`) and the input
+        slot it reads (see `slots`):
         the walk goes right exactly when slot > bound. A leaf loops to itself (bound +inf),
         so every walk takes the tree's depth in steps, without a branch. Leaf values are
         kept apart, by node, so the walk's hot data stays small."""
@@ -245,9 +260,10 @@ class _Printer(Printer):
         new = {old: j for j, old in enumerate(order)}
         nodes, leaves = [], []
         bound = _float if self.layout[g] else number
+        size = NODE_BYTES[self.layout[g]]
         for j, i in enumerate(order):
             if tree.left[i] == -1:
-                nodes.append(f"{{INFINITY, {j}, 1}}")
+                nodes.append(f"{{INFINITY, {j * size}, 1}}")
                 leaves.append("{" + ", ".join(number(v) for v in tree.values[i]) + "}")
                 continue
             f, b, nan_left = tree.feature[i], tree.bound[i], tree.missing_left[i]
@@ -255,7 +271,7 @@ class _Printer(Printer):
                 slot, text = 2 * nx + f, bound(0.5)
             else:
                 slot, text = 2 * f + int(nan_left), bound(b)
-            nodes.append(f"{{{text}, {new[tree.left[i]]}, {slot}}}")
+            nodes.append(f"{{{text}, {new[tree.left[i]] * size}, {slot}}}")
             leaves.append("{0}")
         t = self.trees[id(tree)]
         return [f"static const {self.p}_node{self.layout[g]} {self.p}_tree{t}[{len(nodes)}] = {{",
@@ -384,8 +400,7 @@ class _Printer(Printer):
     def helper_code(self) -> list[str]:
         p = self.p
         code = {
-            **{f"walk_{over}{kind}": _walk(over, p, kind)
-               for over in ("rows", "trees") for kind in ("", "32")},
+            **{helper: _walk(*args, p=p) for helper, args in self.walkers.items()},
             "put": f"""\
 /* The two input slots of value v (see the forest's walk). */
 static void {p}_put(double *x, double v)
@@ -455,63 +470,62 @@ static int {p}_in_number(double x, const double *set, size_t n)
     return 0;
 }}""",
         }
-        order = ("put", "put32", "walk_rows", "walk_trees", "walk_rows32", "walk_trees32",
-                 "max", "argmax", "find_text", "in_number")
+        order = ("put", "put32", *sorted(self.walkers), "max", "argmax", "find_text", "in_number")
         return [code[h] + "\n" for h in order if h in self.helpers]
 
 
-def _walk(over: str, p: str, kind: str) -> str:
-    """A walker that advances LANES independent walks in lockstep (their memory reads
-    overlap), each step branch-free: over "rows", one tree at a time for a block of rows
-    (the tree's nodes stay in cache); over "trees", every tree for one row. `kind` "32"
-    is the compact layout, which reads float inputs."""
-    lanes = range(LANES)
-    real = "float" if kind else "double"
-    pick = "(r + {j} < m ? r + {j} : m - 1)" if over == "rows" else "(t + {j} < n ? t + {j} : t)"
+def _walk(over: str, kind: str, nx: int, lanes: int, p: str) -> str:
+    """A walker that advances `lanes` independent walks in lockstep (their memory reads
+    overlap: one walk is a chain of dependent loads), each step branch-free: over "rows",
+    one tree at a time for a block of rows (the tree's nodes stay in cache); over "trees",
+    every tree for one row. A walk holds the byte offset of its node (the tables store
+    children as offsets), which saves scaling an index at every step; rows are nx slots
+    apart, a literal, so that a lane's row is a constant displacement. `kind` "32" is the
+    compact layout, which reads float inputs."""
+    node, real = f"{p}_node{kind}", "float" if kind else "double"
+    size = f"(long)sizeof({node})"
+    tree = "T" if over == "rows" else "T{j}"
+    row = "(xr + {d})" if over == "rows" else "x"
     steps = "\n".join(
-        f"                {{ const {p}_node{kind} *const q = T{j} + i{j}; "
-        f"i{j} = q->left + (x{j}[q->key] > q->bound); }}" for j in lanes)
-    starts = ", ".join(f"i{j} = 0" for j in lanes)  # unsigned: no sign extension
+        f"                {{ const {node} *const q = (const {node} *)({tree.format(j=j)} + o{j}); "
+        f"o{j} = q->left + ({row.format(d=j * nx)}[q->key] > q->bound) * {size}; }}"
+        for j in range(lanes))
+    starts = ", ".join(f"o{j} = 0" for j in range(lanes))
     if over == "rows":
         head = f"""\
-/* Walk each of n trees for m rows of input slots (nx per row): leaf[r * stride + t]
-   gets the node where row r ends in tree t. leaf has room for m rounded up to a
-   multiple of {LANES} rows (the lanes past m repeat the last row). */
-static void {p}_walk_rows{kind}(const {p}_node{kind} *const *trees, const unsigned short *depth,
-                          int n, const {real} *x, int nx, int m, int *leaf, int stride)
+/* Walk each of n trees for m rows of input slots ({nx} per row): leaf[r * stride + t]
+   gets the node where row r ends in tree t. x and leaf hold m rounded up to a multiple
+   of {lanes} rows. */
+static void {p}_walk_rows{kind}_{nx}(const {node} *const *trees, const unsigned short *depth,
+                          int n, const {real} *x, int m, int *leaf, int stride)
 {{
-    const {real} *row[{BLOCK_MAX}];
     int t, r, d;
-    for (r = 0; r < {BLOCK_MAX}; ++r) row[r] = x + (r < m ? r : m - 1) * nx;
     for (t = 0; t < n; ++t) {{
-        for (r = 0; r < m; r += {LANES}) {{
+        const char *const T = (const char *)trees[t];
+        const int steps = depth[t];
+        for (r = 0; r < m; r += {lanes}) {{
+            const {real} *const xr = x + r * {nx};
 """
-        lanes_setup = "".join(
-            f"            const {p}_node{kind} *const T{j} = trees[t];\n"
-            f"            const {real} *const x{j} = row[r + {j}];\n"
-            for j in lanes)
-        depth = "depth[t]"
-        store = "".join(f"            leaf[(r + {j}) * stride + t] = i{j};\n" for j in lanes)
+        store = "".join(f"            leaf[(r + {j}) * stride + t] = (int)(o{j} / {size});\n"
+                        for j in range(lanes))
     else:
         head = f"""\
 /* Walk n trees for one row of inputs x: leaf[t] gets the node where it ends in tree t. */
-static void {p}_walk_trees{kind}(const {p}_node{kind} *const *trees,
+static void {p}_walk_trees{kind}_{lanes}(const {node} *const *trees,
                            const unsigned short *depth, int n, const {real} *x, int *leaf)
 {{
     int t, d, r;
-    for (t = 0; t < n; t += {LANES}) {{
+    for (t = 0; t < n; t += {lanes}) {{
         {{
             int steps = 0;
-"""
-        lanes_setup = "".join(
-            f"            const {p}_node{kind} *const T{j} = trees[{pick.format(j=j)}];\n"
-            f"            const {real} *const x{j} = x;\n" for j in lanes)
-        lanes_setup += (f"            for (r = 0; r < {LANES} && t + r < n; ++r)\n"
-                        "                if (depth[t + r] > steps) steps = depth[t + r];\n")
-        depth = "steps"
-        store = "".join(f"            if (t + {j} < n) leaf[t + {j}] = i{j};\n" for j in lanes)
-    return (head + lanes_setup + f"            int {starts};\n"
-            f"            for (d = 0; d < {depth}; ++d) {{\n{steps}\n            }}\n"
+""" + "".join(f"            const char *const T{j} = (const char *)trees[t + {j} < n ? t + {j} : t];\n"
+              for j in range(lanes)) + (
+            f"            for (r = 0; r < {lanes} && t + r < n; ++r)\n"
+            "                if (depth[t + r] > steps) steps = depth[t + r];\n")
+        store = "".join(f"            if (t + {j} < n) leaf[t + {j}] = (int)(o{j} / {size});\n"
+                        for j in range(lanes))
+    return (head + f"            long {starts};\n"
+            f"            for (d = 0; d < steps; ++d) {{\n{steps}\n            }}\n"
             + store + "        }\n    }\n}")
 
 
@@ -536,25 +550,31 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
     per_row = 4 * n_trees + 8 * sum(nx for _, _, nx, _ in forests)  # bytes of scratch
     block = max(1, min(BLOCK_MAX, 48 * 1024 // per_row))
     block -= block % LANES if block >= LANES else 0
-    padded = -(-block // LANES) * LANES  # the walk writes whole lanes of leaves
+    padded = -(-block // LANES) * LANES  # the walk reads and writes whole lanes of rows
     real = {g: "float" if pr.layout[g] else "double" for g in used}
     one = [sig, "{", *(f"    {real[g]} x{g}[{nx}];" for g, _, nx, _ in forests),
            f"    int leaf[{n_trees}];"]
     for g, nt, _, first in forests:
-        walk = pr.use("walk_trees" + pr.layout[g])
+        walk = pr.walker("trees", g)
         one += [f"    {p}_inputs{g}(in, x{g});",
                 f"    {walk}({p}_forest{g}, {p}_depth{g}, {nt}, x{g}, leaf + {first});"]
     one += [f"    return {row}(in, leaf, out);", "}", ""]
     step = f" * {width}" if width else ""
-    batch = [bsig, "{", *(f"    {real[g]} x{g}[{block * nx}];" for g, _, nx, _ in forests),
+    batch = [bsig, "{", *(f"    {real[g]} x{g}[{padded * nx}];" for g, _, nx, _ in forests),
              f"    int leaf[{padded * n_trees}];", "    int status = 0, r, m;", "    size_t done;",
              f"    for (done = 0; done < n; done += {block}) {{",
              f"        m = n - done < {block} ? (int)(n - done) : {block};"]
     for g, nt, nx, first in forests:
         batch += [f"        for (r = 0; r < m; ++r) "
                   f"{p}_inputs{g}(rows + done + r, x{g} + r * {nx});",
-                  f"        {pr.use('walk_rows' + pr.layout[g])}({p}_forest{g}, {p}_depth{g}, "
-                  f"{nt}, x{g}, {nx}, m, leaf + {first}, {n_trees});"]
+                  f"        if (m < {LANES}) {{ /* too few rows for the lanes: walk row by row */",
+                  f"            for (r = 0; r < m; ++r) {pr.walker('trees', g)}({p}_forest{g}, "
+                  f"{p}_depth{g}, {nt}, x{g} + r * {nx}, leaf + r * {n_trees} + {first});",
+                  "        } else {",
+                  f"            for (; r % {LANES}; ++r) {p}_inputs{g}(rows + done + m - 1, "
+                  f"x{g} + r * {nx}); /* whole lanes */",
+                  f"            {pr.walker('rows', g)}({p}_forest{g}, {p}_depth{g}, "
+                  f"{nt}, x{g}, m, leaf + {first}, {n_trees});", "        }"]
     batch += ["        for (r = 0; r < m; ++r) {",
               f"            const int s = {row}(rows + done + r, leaf + r * {n_trees}, "
               f"out + (done + r){step});",
@@ -625,12 +645,13 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
 
     tables = []
     if pr.trees:
-        if "" in pr.layout:
-            tables.append(f"typedef struct {{ double bound; int left; unsigned int key; }} "
-                          f"{p}_node;")
-        if "32" in pr.layout:
-            tables.append(f"typedef struct {{ float bound; unsigned short left, key; }} "
-                          f"{p}_node32;")
+        fields = {"": "double bound; int left; unsigned int key;",
+                  "32": "float bound; unsigned short left, key;"}
+        tables.append("/* Children are byte offsets: a build whose node size differs stops here. */")
+        for kind in sorted(set(pr.layout)):
+            tables += [f"typedef struct {{ {fields[kind]} }} {p}_node{kind};",
+                       f"typedef char {p}_node{kind}_bytes[sizeof({p}_node{kind}) == "
+                       f"{NODE_BYTES[kind]} ? 1 : -1];"]
         tables.append("")
     for g, forest in enumerate(pr.forests):
         for tree in forest:

@@ -424,14 +424,15 @@ SPECIAL_BOUNDS = [math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 5e-324, 3.5e38, -3.
 def test_forest_walks_match_the_ir_per_row_and_in_batch(data: st.DataObject,
                                                         tmp_path_factory) -> None:
     """Both tree layouts (float32 split bounds: compact; any double: wide), bounds of
-    +-inf, NaN routing both ways, more rows than a batch block, and the per-row entry
-    point against the batch one."""
+    +-inf, NaN routing both ways, more rows than a batch block (and blocks that do not
+    fill the lanes), more trees than a group of lanes, and the per-row entry point
+    against the batch one."""
     n_inputs = data.draw(st.integers(1, 4))
     inputs = tuple(Feature(i) for i in range(n_inputs))
     float32_tops = st.floats(-1e6, 1e6).map(f32_split_bound)
     doubles = st.one_of(st.floats(-10, 10), st.sampled_from(SPECIAL_BOUNDS))
     bounds = data.draw(st.sampled_from([float32_tops, doubles]))
-    trees = data.draw(st.lists(_tree(inputs, bounds), min_size=1, max_size=12))
+    trees = data.draw(st.lists(_tree(inputs, bounds), min_size=1, max_size=40))
     value = Sum((Const(0.25), *(Item(t, 0) for t in trees)))
     program = Program(tuple(FeatureSpec(f"x{i}", "number") for i in range(n_inputs)),
                       "regression", outputs={"predict": Output("predict", "scalar", (value,))})
