@@ -107,12 +107,12 @@ def _float(v: float) -> str:
 
 
 def _compact(forest: list[ir.Tree]) -> bool:
-    """Can this forest use the compact node (float bound, 16-bit child offset and input)? When
+    """Can this forest use the compact node (float bound, 16-bit child and input)? When
     every bound B is the top of a float32 rounding interval, `x <= B` is exactly
     `(float)x <= (float)B` (sklearn's own float32 split), and the walk reads half the
     bytes."""
     inputs, most = len(forest[0].inputs), max(len(t.left) for t in forest)
-    if 3 * inputs >= 2**16 or most * NODE_BYTES["32"] >= 2**16:
+    if 3 * inputs >= 2**16 or most >= 2**16:
         return False
     bounds = np.array([b for t in forest for b, left in zip(t.bound, t.left) if left != -1])
     with np.errstate(all="ignore"):
@@ -136,10 +136,13 @@ class _Printer(Printer):
         self.trees = {id(t): i for i, t in enumerate(t for f in self.forests for t in f)}
         self.forest_of = {id(t): g for g, f in enumerate(self.forests) for t in f}
         self.layout = ["32" if _compact(f) else "" for f in self.forests]
+        # bytes per unit of a stored child: 1 (a byte offset) where that fits 16 bits
+        self.unit = [NODE_BYTES["32"] if k and max(len(t.left) for t in f) * NODE_BYTES["32"]
+                     >= 2**16 else 1 for f, k in zip(self.forests, self.layout)]
         self.sets: dict[tuple, str] = {}
         self.members: dict[tuple, str] = {}
         self.helpers: set[str] = set()
-        self.walkers: dict[str, tuple[str, str, int, int]] = {}  # helper -> _walk's arguments
+        self.walkers: dict[str, tuple] = {}  # helper -> _walk's arguments
         self.uses_strcmp = False
         # per text input: every category any test compares it with, in strcmp order
         found: dict[object, set[str]] = {}
@@ -161,10 +164,11 @@ class _Printer(Printer):
         """The function that walks forest g's trees over a block of rows or for one row
         (see `_walk`). A row walker is specific to the forest's number of input slots; a
         tree walker to its lanes: the trees split evenly into groups of at most LANES."""
-        kind, nx, n = self.layout[g], self.slots(g), len(self.forests[g])
+        kind, nx, n, unit = self.layout[g], self.slots(g), len(self.forests[g]), self.unit[g]
         lanes = LANES if over == "rows" else -(-n // -(-n // LANES))
-        helper = f"walk_{over}{kind}_{nx if over == 'rows' else lanes}"
-        self.walkers[helper] = (over, kind, nx, lanes)
+        helper = f"walk_{over}{kind}_{nx if over == 'rows' else lanes}" + \
+            (f"_in{unit}" if unit > 1 else "")
+        self.walkers[helper] = (over, kind, nx, lanes, unit)
         return self.use(helper)
 
     def set_table(self, values: tuple) -> str:
@@ -260,7 +264,7 @@ class _Printer(Printer):
         new = {old: j for j, old in enumerate(order)}
         nodes, leaves = [], []
         bound = _float if self.layout[g] else number
-        size = NODE_BYTES[self.layout[g]]
+        size = NODE_BYTES[self.layout[g]] // self.unit[g]
         for j, i in enumerate(order):
             if tree.left[i] == -1:
                 nodes.append(f"{{INFINITY, {j * size}, 1}}")
@@ -400,7 +404,8 @@ class _Printer(Printer):
     def helper_code(self) -> list[str]:
         p = self.p
         code = {
-            **{helper: _walk(*args, p=p) for helper, args in self.walkers.items()},
+            **{helper: _walk(f"{p}_{helper}", *args, p=p)
+               for helper, args in self.walkers.items()},
             "put": f"""\
 /* The two input slots of value v (see the forest's walk). */
 static void {p}_put(double *x, double v)
@@ -474,21 +479,23 @@ static int {p}_in_number(double x, const double *set, size_t n)
         return [code[h] + "\n" for h in order if h in self.helpers]
 
 
-def _walk(over: str, kind: str, nx: int, lanes: int, p: str) -> str:
-    """A walker that advances `lanes` independent walks in lockstep (their memory reads
-    overlap: one walk is a chain of dependent loads), each step branch-free: over "rows",
-    one tree at a time for a block of rows (the tree's nodes stay in cache); over "trees",
-    every tree for one row. A walk holds the byte offset of its node (the tables store
-    children as offsets), which saves scaling an index at every step; rows are nx slots
-    apart, a literal, so that a lane's row is a constant displacement. `kind` "32" is the
-    compact layout, which reads float inputs."""
+def _walk(name: str, over: str, kind: str, nx: int, lanes: int, unit: int, p: str) -> str:
+    """The function `name`, a walker that advances `lanes` independent walks in lockstep
+    (their memory reads overlap: one walk is a chain of dependent loads), each step
+    branch-free: over "rows", one tree at a time for a block of rows (the tree's nodes stay
+    in cache); over "trees", every tree for one row. A walk holds the byte offset of its
+    node and the tables store children as byte offsets, so no step scales an index
+    (`unit` > 1: node indices, in compact trees too big for a 16-bit byte offset). Rows
+    are nx slots apart, a literal, so a lane's row is a constant displacement. `kind` "32"
+    is the compact layout, which reads float inputs."""
     node, real = f"{p}_node{kind}", "float" if kind else "double"
     size = f"(long)sizeof({node})"
+    scale = f" * {size}" if unit > 1 else ""
     tree = "T" if over == "rows" else "T{j}"
     row = "(xr + {d})" if over == "rows" else "x"
     steps = "\n".join(
         f"                {{ const {node} *const q = (const {node} *)({tree.format(j=j)} + o{j}); "
-        f"o{j} = q->left + ({row.format(d=j * nx)}[q->key] > q->bound) * {size}; }}"
+        f"o{j} = q->left{scale} + ({row.format(d=j * nx)}[q->key] > q->bound) * {size}; }}"
         for j in range(lanes))
     starts = ", ".join(f"o{j} = 0" for j in range(lanes))
     if over == "rows":
@@ -496,7 +503,7 @@ def _walk(over: str, kind: str, nx: int, lanes: int, p: str) -> str:
 /* Walk each of n trees for m rows of input slots ({nx} per row): leaf[r * stride + t]
    gets the node where row r ends in tree t. x and leaf hold m rounded up to a multiple
    of {lanes} rows. */
-static void {p}_walk_rows{kind}_{nx}(const {node} *const *trees, const unsigned short *depth,
+static void {name}(const {node} *const *trees, const unsigned short *depth,
                           int n, const {real} *x, int m, int *leaf, int stride)
 {{
     int t, r, d;
@@ -511,15 +518,15 @@ static void {p}_walk_rows{kind}_{nx}(const {node} *const *trees, const unsigned 
     else:
         head = f"""\
 /* Walk n trees for one row of inputs x: leaf[t] gets the node where it ends in tree t. */
-static void {p}_walk_trees{kind}_{lanes}(const {node} *const *trees,
+static void {name}(const {node} *const *trees,
                            const unsigned short *depth, int n, const {real} *x, int *leaf)
 {{
     int t, d, r;
     for (t = 0; t < n; t += {lanes}) {{
         {{
             int steps = 0;
-""" + "".join(f"            const char *const T{j} = (const char *)trees[t + {j} < n ? t + {j} : t];\n"
-              for j in range(lanes)) + (
+""" + "".join(f"            const char *const T{j} = "
+              f"(const char *)trees[t + {j} < n ? t + {j} : t];\n" for j in range(lanes)) + (
             f"            for (r = 0; r < {lanes} && t + r < n; ++r)\n"
             "                if (depth[t + r] > steps) steps = depth[t + r];\n")
         store = "".join(f"            if (t + {j} < n) leaf[t + {j}] = (int)(o{j} / {size});\n"
@@ -647,7 +654,8 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
     if pr.trees:
         fields = {"": "double bound; int left; unsigned int key;",
                   "32": "float bound; unsigned short left, key;"}
-        tables.append("/* Children are byte offsets: a build whose node size differs stops here. */")
+        tables.append("/* Children are offsets in bytes (or nodes): a build whose node size "
+                      "differs stops here. */")
         for kind in sorted(set(pr.layout)):
             tables += [f"typedef struct {{ {fields[kind]} }} {p}_node{kind};",
                        f"typedef char {p}_node{kind}_bytes[sizeof({p}_node{kind}) == "

@@ -310,6 +310,22 @@ def test_large_forest_compiles_and_is_exact(tmp_path: Path) -> None:
     assert report.ok, report.format(program.features)
 
 
+def test_tree_too_big_for_byte_offsets_is_exact(tmp_path: Path) -> None:
+    """A compact tree of more than 8,192 nodes stores its children as node indices (a
+    byte offset would overflow 16 bits); its walks must still match sklearn."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6000, 5))
+    model = DecisionTreeRegressor(random_state=0).fit(X, rng.normal(size=6000))
+    program = lower_model(model)
+    assert max(len(t.left) for t in collect_trees(program)) > 8192
+    scorer, manifest = build_scorer(program, "c", tmp_path)
+    assert "_node32" in (tmp_path / "model.c").read_text() and "_in8(" in \
+        (tmp_path / "model.c").read_text()
+    rows = _rows_at_bounds(program, X, 1000, seed=6)
+    report = compare(model, program, [scorer], manifest["outputs"], rows)
+    assert report.ok, report.format(program.features)
+
+
 def test_build_errors_carry_the_compiler_output(tmp_path: Path) -> None:
     model, _ = _binary_model()
     manifest, files = compile_program(lower_model(model), "m", "0" * 64, sklearn.__version__,
