@@ -517,20 +517,21 @@ static void {name}(const {node} *const *trees, const unsigned short *depth,
                         for j in range(lanes))
     else:
         head = f"""\
-/* Walk n trees for one row of inputs x: leaf[t] gets the node where it ends in tree t. */
-static void {name}(const {node} *const *trees,
-                           const unsigned short *depth, int n, const {real} *x, int *leaf)
+/* Walk n trees for one row of inputs x: leaf[t] gets the node where it ends in tree t.
+   The trees go in `order`, by depth, so that a group's walks take about as many steps. */
+static void {name}(const {node} *const *trees, const unsigned short *depth,
+                           const unsigned short *order, int n, const {real} *x, int *leaf)
 {{
     int t, d, r;
     for (t = 0; t < n; t += {lanes}) {{
         {{
             int steps = 0;
 """ + "".join(f"            const char *const T{j} = "
-              f"(const char *)trees[t + {j} < n ? t + {j} : t];\n" for j in range(lanes)) + (
+              f"(const char *)trees[order[t + {j} < n ? t + {j} : t]];\n" for j in range(lanes)) + (
             f"            for (r = 0; r < {lanes} && t + r < n; ++r)\n"
-            "                if (depth[t + r] > steps) steps = depth[t + r];\n")
-        store = "".join(f"            if (t + {j} < n) leaf[t + {j}] = (int)(o{j} / {size});\n"
-                        for j in range(lanes))
+            "                if (depth[order[t + r]] > steps) steps = depth[order[t + r]];\n")
+        store = "".join(f"            if (t + {j} < n) leaf[order[t + {j}]] = "
+                        f"(int)(o{j} / {size});\n" for j in range(lanes))
     return (head + f"            long {starts};\n"
             f"            for (d = 0; d < steps; ++d) {{\n{steps}\n            }}\n"
             + store + "        }\n    }\n}")
@@ -564,7 +565,8 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
     for g, nt, _, first in forests:
         walk = pr.walker("trees", g)
         one += [f"    {p}_inputs{g}(in, x{g});",
-                f"    {walk}({p}_forest{g}, {p}_depth{g}, {nt}, x{g}, leaf + {first});"]
+                f"    {walk}({p}_forest{g}, {p}_depth{g}, {p}_order{g}, {nt}, x{g}, "
+                f"leaf + {first});"]
     one += [f"    return {row}(in, leaf, out);", "}", ""]
     step = f" * {width}" if width else ""
     batch = [bsig, "{", *(f"    {real[g]} x{g}[{padded * nx}];" for g, _, nx, _ in forests),
@@ -576,7 +578,8 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
                   f"{p}_inputs{g}(rows + done + r, x{g} + r * {nx});",
                   f"        if (m < {LANES}) {{ /* too few rows for the lanes: walk row by row */",
                   f"            for (r = 0; r < m; ++r) {pr.walker('trees', g)}({p}_forest{g}, "
-                  f"{p}_depth{g}, {nt}, x{g} + r * {nx}, leaf + r * {n_trees} + {first});",
+                  f"{p}_depth{g}, {p}_order{g}, {nt}, x{g} + r * {nx}, "
+                  f"leaf + r * {n_trees} + {first});",
                   "        } else {",
                   f"            for (; r % {LANES}; ++r) {p}_inputs{g}(rows + done + m - 1, "
                   f"x{g} + r * {nx}); /* whole lanes */",
@@ -666,11 +669,14 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
             tables += pr.tree_tables(tree) + [""]
         if g in walked:
             items = ", ".join(f"{p}_tree{pr.trees[id(t)]}" for t in forest)
-            depths = ", ".join(str(tree_depth(t)) for t in forest)
+            depth = [tree_depth(t) for t in forest]
+            order = sorted(range(len(forest)), key=depth.__getitem__)
             tables += [f"static const {p}_node{pr.layout[g]} *const {p}_forest{g}[{len(forest)}] "
                        f"= {{{items}}};",
-                       f"static const unsigned short {p}_depth{g}[{len(forest)}] = {{{depths}}};",
-                       ""]
+                       f"static const unsigned short {p}_depth{g}[{len(forest)}] = "
+                       f"{{{', '.join(map(str, depth))}}};",
+                       f"static const unsigned short {p}_order{g}[{len(forest)}] = "
+                       f"{{{', '.join(map(str, order))}}};", ""]
     helpers = pr.helper_code()  # after printing bodies: now every used helper is known
     for values, sname in pr.sets.items():
         text = isinstance(values[0], str)
