@@ -18,6 +18,10 @@ from dataclasses import dataclass
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+# seconds of untimed passes before a single-row loop: on this VM a loop of short calls
+# measured up to 2x slower right after an idle second than after busy work
+WARMUP_S = 0.5
+SHORT_PASSES = 30  # a pass of single-row calls is short: the best of many is stable
 
 
 def pin_threads() -> None:
@@ -53,12 +57,18 @@ def best_of(fn: Callable[[], object], repeats: int, budget_s: float = 30.0,
 def per_row_latency(score_one: Callable[[object], object], rows: Sequence[object],
                     repeats: int, budget_s: float = 30.0) -> float:
     """Seconds per call of `score_one(row)`, calling it once per row in a plain loop;
-    best of `repeats` passes over `rows`, after warming up on the first few rows."""
+    best of at least `repeats` (and up to SHORT_PASSES, within the budget) passes over
+    `rows`, after WARMUP_S of untimed passes."""
     def one_pass(subset: Sequence[object] = rows) -> None:
         for row in subset:
             score_one(row)
 
-    return best_of(one_pass, repeats, budget_s, warmup=lambda: one_pass(rows[:20])) / len(rows)
+    def warm_up() -> None:  # long enough for the clock to settle, even for slow tools
+        start = time.perf_counter()
+        while time.perf_counter() - start < WARMUP_S:
+            one_pass(rows[:20])
+
+    return best_of(one_pass, max(repeats, SHORT_PASSES), budget_s, warmup=warm_up) / len(rows)
 
 
 def stopwatch(fn: Callable[[], object]) -> tuple[float, object]:
