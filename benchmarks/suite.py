@@ -31,7 +31,9 @@ METHOD = (
     "a small C loop around the peer's per-row function); single-row rows: a Python loop, one "
     "call per row. Inputs are converted to each tool's own format beforehand (untimed). "
     "One warm-up, then the best of k repeats (k and a time budget per measurement depend on "
-    "the run size); the SQL table is one run after a one-row warm-up query.",
+    "the run size); single-row loops warm up for 0.5 s and take the best of at least 30 "
+    "passes (this VM's clock ramps up slowly after idling); the SQL table is one run after "
+    "a one-row warm-up query.",
     "`time ÷ scorec X` = this row's time divided by the scorec row's time in the same table "
     "(above 1: slower than scorec).",
     "`max abs Δp` = the largest |probability − sklearn's predict_proba| over all classes and "
