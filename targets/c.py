@@ -106,19 +106,29 @@ def _float(v: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def _most_nodes(forest: list[ir.Tree]) -> int:
+    return max(len(t.left) for t in forest)
+
+
 def _compact(forest: list[ir.Tree]) -> bool:
     """Can this forest use the compact node (float bound, 16-bit child and input)? When
     every bound B is the top of a float32 rounding interval, `x <= B` is exactly
     `(float)x <= (float)B` (sklearn's own float32 split), and the walk reads half the
     bytes."""
-    inputs, most = len(forest[0].inputs), max(len(t.left) for t in forest)
-    if 3 * inputs >= 2**16 or most >= 2**16:
+    if 3 * len(forest[0].inputs) >= 2**16 or _most_nodes(forest) >= 2**16:
         return False
     bounds = np.array([b for t in forest for b, left in zip(t.bound, t.left) if left != -1])
     with np.errstate(all="ignore"):
         f = bounds.astype(np.float32)
         above = np.nextafter(bounds, np.inf).astype(np.float32)
     return bool(np.all((above > f) | np.isposinf(bounds)))
+
+
+def _child_unit(forest: list[ir.Tree], kind: str) -> int:
+    """Bytes per unit of a stored child: 1 (a byte offset), or the node size where a byte
+    offset would not fit the compact node's 16 bits."""
+    size = NODE_BYTES[kind]
+    return size if kind and _most_nodes(forest) * size >= 2**16 else 1
 
 
 class _Printer(Printer):
@@ -136,9 +146,7 @@ class _Printer(Printer):
         self.trees = {id(t): i for i, t in enumerate(t for f in self.forests for t in f)}
         self.forest_of = {id(t): g for g, f in enumerate(self.forests) for t in f}
         self.layout = ["32" if _compact(f) else "" for f in self.forests]
-        # bytes per unit of a stored child: 1 (a byte offset) where that fits 16 bits
-        self.unit = [NODE_BYTES["32"] if k and max(len(t.left) for t in f) * NODE_BYTES["32"]
-                     >= 2**16 else 1 for f, k in zip(self.forests, self.layout)]
+        self.unit = [_child_unit(f, k) for f, k in zip(self.forests, self.layout)]
         self.sets: dict[tuple, str] = {}
         self.members: dict[tuple, str] = {}
         self.helpers: set[str] = set()
