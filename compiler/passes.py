@@ -307,6 +307,14 @@ def _prune(item: Expr, ranges: Ranges) -> Expr | None:
     return item if ranges.can_hold(item) else None
 
 
+def passed_checks(program: Program) -> Ranges:
+    """What a row that passed every check of the program is known to be (for guards)."""
+    ranges = Ranges()
+    for check in program.checks:
+        ranges.learn(check.fails)
+    return ranges
+
+
 def prune_checks(program: Program) -> Program:
     """Drop the refusal tests that cannot fail once the earlier checks have passed: a
     mean-imputed column is never NaN, a one-hot column never infinite, a column checked

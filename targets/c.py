@@ -21,7 +21,6 @@ import numpy as np
 from scorec.compiler import ir
 from scorec.compiler.guards import Guard, needs_of, plan_guard
 from scorec.compiler.passes import (
-    Ranges,
     all_roots,
     breadth_first,
     collect_trees,
@@ -29,6 +28,7 @@ from scorec.compiler.passes import (
     forests,
     nodes,
     output_roots,
+    passed_checks,
     schedule,
     tree_depth,
     trees_of,
@@ -160,9 +160,7 @@ class _Printer(Printer):
                     v for v in n.values if "\0" not in v)  # a C string ends at a NUL
         self.categories = {k: tuple(sorted(v, key=_text_bytes)) for k, v in found.items() if v}
         self.cats: dict[object, str] = {}  # per function: category index variables
-        self.facts = Ranges()  # what a row that passed every check is known to be
-        for check in program.checks:
-            self.facts.learn(check.fails)
+        self.facts = passed_checks(program)
 
     def use(self, helper: str) -> str:
         self.helpers.add(helper)

@@ -30,10 +30,10 @@ import struct
 from scorec.compiler import ir
 from scorec.compiler.guards import Guard, needs_of, plan_guard
 from scorec.compiler.passes import (
-    Ranges,
     collect_trees,
     features_of,
     nodes,
+    passed_checks,
     schedule,
     tree_depth,
 )
@@ -280,9 +280,7 @@ class _Printer(Printer):
             self.table_of[id(t)] = k
         # the checks are pruned already (build.compile_program); what they prove, for guards
         self.checks = [(check, check.fails) for check in program.checks]
-        self.facts = Ranges()
-        for check in program.checks:
-            self.facts.learn(check.fails)
+        self.facts = passed_checks(program)
 
     # ---- checks ------------------------------------------------------------------------
 
