@@ -1,13 +1,17 @@
 """The scoring IR: one expression DAG per compiled model, shared by every target.
 
 Every node has IEEE-754 double semantics, whatever the target: comparisons with NaN
-are false, NaN propagates through arithmetic, `Exp` overflows to +inf. Emitters must
-reproduce exactly these semantics in their language (DuckDB, for one, orders NaN
-above every number and needs guards). Nodes are compared by identity: a node used
-twice is one computation, and `passes.schedule` decides where it is bound to a name.
+are false, NaN propagates through arithmetic, `Func("exp", x)` overflows to +inf and
+`Func("log", 0.0)` is -inf (C99 Annex F: never an exception). Emitters must reproduce
+exactly these semantics in their language (DuckDB, for one, orders NaN above every number
+and needs guards; Python's math module raises where IEEE returns inf or NaN). Nodes are
+compared by identity: a node used twice is one computation, and `passes.schedule` decides
+where it is bound to a name.
 
 Types: "number" (double), "string" (text, possibly missing), "bool", "index" (a small
-non-negative int), "vector" (a fixed-width tuple of numbers).
+non-negative int), "vector" (a fixed-width tuple of numbers: a tree's leaf, or one of the
+matrix-shaped nodes `Pack`, `MatVec`, `Map`, which targets print as loops over constant
+tables so that the text stays linear in the number of model parameters).
 """
 
 from __future__ import annotations
@@ -70,14 +74,41 @@ class Neg(Expr):
         return (self.a,)
 
 
-@dataclass(frozen=True, eq=False)
-class Exp(Expr):
-    """e**a; +inf on overflow (never an exception)."""
+# Element-wise math functions `Func` knows, with C99's (IEEE) meaning: a pole gives an
+# infinity (log(0) = -inf), a domain error NaN (log(-1), sqrt(-1)), overflow an infinity.
+FUNCS = frozenset({
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "tanh", "sinh", "cosh",
+    "sin", "cos", "tan", "arctan", "arcsinh", "abs", "floor", "ceil", "trunc", "rint", "sign",
+})
 
+
+@dataclass(frozen=True, eq=False)
+class Func(Expr):
+    """fn(a) for fn in FUNCS, as numpy's ufunc of that name computes it on a double
+    (libm's result; a target's libm may differ from numpy's in the last bit). `rint`
+    rounds half to even; `sign` is -1, 0 or 1 (NaN stays NaN)."""
+
+    fn: str
     a: Expr
+
+    def __post_init__(self) -> None:
+        if self.fn not in FUNCS:
+            raise ValueError(f"unknown function {self.fn!r}")
 
     def children(self) -> tuple[Expr, ...]:
         return (self.a,)
+
+
+@dataclass(frozen=True, eq=False)
+class Pow(Expr):
+    """a ** b with C99 pow's meaning (pow(x, 0) = 1 for any x, a negative base with a
+    non-integer power is NaN, 0 ** -1 is inf)."""
+
+    a: Expr
+    b: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.a, self.b)
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,12 +263,179 @@ class Item(Expr):
         return (self.vec,)
 
 
+@dataclass(frozen=True, eq=False)
+class Bucket(Expr):
+    """numpy.searchsorted(edges, a, side): how many edges are below `a` (`right`: at or
+    below it); NaN sorts after every edge. `edges` ascend and hold no NaN."""
+
+    type = "index"
+    a: Expr
+    edges: tuple[float, ...]
+    right: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.edges or any(e != e for e in self.edges) or list(self.edges) != sorted(
+                self.edges):
+            raise ValueError("Bucket: edges must be ascending numbers, at least one")
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.a,)
+
+
+@dataclass(frozen=True, eq=False)
+class Lookup(Expr):
+    """table[index], for an index node that is always within the table."""
+
+    index: Expr
+    table: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.table:
+            raise ValueError("Lookup: empty table")
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.index,)
+
+
+@dataclass(frozen=True, eq=False)
+class Pack(Expr):
+    """The vector of the given numbers."""
+
+    type = "vector"
+    items: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.items
+
+    @property
+    def width(self) -> int:
+        return len(self.items)
+
+
+MATVEC_OPS = ("mul", "sqdiff", "absdiff")
+
+
+@dataclass(frozen=True, eq=False)
+class MatVec(Expr):
+    """A constant matrix applied to vector `x` (width n): y_i = reduce over j of
+    term(x_j, M_ij), then + bias_i. The terms are `x_j * M_ij` ("mul"), `d * d` with
+    `d = x_j - M_ij` ("sqdiff") or `|x_j - M_ij|` ("absdiff"); "sum" adds them as a
+    left fold from the first term (((t0 + t1) + t2) + ...), "max" takes numpy's max (NaN
+    if any term is NaN). `support[i]`, when given, lists the j of row i that take part, in
+    order (a sparse row); else every j does, in order. Matrix products, kernels and
+    distances to stored points are all this node."""
+
+    type = "vector"
+    x: Expr
+    matrix: tuple[tuple[float, ...], ...]
+    op: str = "mul"
+    reduce: str = "sum"
+    bias: tuple[float, ...] | None = None
+    support: tuple[tuple[int, ...], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in MATVEC_OPS or self.reduce not in ("sum", "max"):
+            raise ValueError(f"MatVec: unknown op {self.op!r} or reduce {self.reduce!r}")
+        if self.support is not None and any(not s for s in self.support):
+            raise ValueError("MatVec: every row needs at least one term")
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.x,)
+
+    @property
+    def width(self) -> int:
+        return len(self.matrix)
+
+    def columns(self, i: int) -> tuple[int, ...]:
+        """The j of row i, in summation order."""
+        return self.support[i] if self.support is not None else tuple(range(len(self.matrix[i])))
+
+
+@dataclass(frozen=True, eq=False)
+class Var(Expr):
+    """Inside a `Map` body: the current element of the map's operand k."""
+
+    k: int
+
+
+@dataclass(frozen=True, eq=False)
+class Map(Expr):
+    """The vector `[body(o0[i], o1[i], ...) for i]`: `body` is a number expression in
+    which `Var(k)` is element i of operand k. An operand is a vector node or a constant
+    column (a tuple of floats). Sub-expressions of the body that use no Var are computed
+    once, outside the loop: they are the node's `captures`."""
+
+    type = "vector"
+    body: Expr
+    operands: tuple
+    captures: tuple[Expr, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        widths = {len(o) if isinstance(o, tuple) else o.width for o in self.operands}
+        if len(widths) != 1:
+            raise ValueError(f"Map: operands of different widths {sorted(widths)}")
+        object.__setattr__(self, "captures", _captures(self.body))
+
+    def children(self) -> tuple[Expr, ...]:
+        return tuple(o for o in self.operands if isinstance(o, Expr)) + self.captures
+
+    @property
+    def width(self) -> int:
+        o = self.operands[0]
+        return len(o) if isinstance(o, tuple) else o.width
+
+
+def _captures(body: Expr) -> tuple[Expr, ...]:
+    """The largest sub-expressions of a map body that read no Var, each once."""
+    has_var: dict[int, bool] = {}
+
+    def varying(node: Expr) -> bool:
+        if id(node) not in has_var:  # a Map's children hold no Var: only its body does
+            has_var[id(node)] = isinstance(node, Var) or any(
+                [varying(c) for c in node.children()])
+        return has_var[id(node)]
+
+    out: dict[int, Expr] = {}
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if not varying(node):
+            out.setdefault(id(node), node)
+        else:
+            stack.extend(reversed(node.children()))
+    if varying(body):
+        return tuple(out.values())
+    raise ValueError("Map: the body reads no element")
+
+
+@dataclass(frozen=True, eq=False)
+class Reduce(Expr):
+    """One number from a vector: "sum" (left fold from element 0), "max"/"min" (numpy: NaN
+    if any element is NaN), "argmax"/"argmin" (numpy: the first NaN, else the first
+    extreme; an index)."""
+
+    op: str
+    vec: Expr
+
+    def __post_init__(self) -> None:
+        if self.op not in ("sum", "max", "min", "argmax", "argmin"):
+            raise ValueError(f"Reduce: unknown op {self.op!r}")
+
+    @property
+    def type(self) -> str:  # type: ignore[override]
+        return "index" if self.op.startswith("arg") else "number"
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.vec,)
+
+
 class Refusal(Enum):
     """Why a row is refused, where sklearn raises for it. Values are the C codes."""
 
     UNKNOWN_CATEGORY = -1
     MISSING_VALUE = -2
     INFINITE_VALUE = -3
+    NEGATIVE_VALUE = -4
 
     @property
     def code_name(self) -> str:

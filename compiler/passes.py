@@ -118,7 +118,9 @@ def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True,
             and not isinstance(node, Item)
         read_once = id(node) in inline and id(node) not in force \
             and refs.get(id(node), 0) == 1 and refs.get(id(reader.get(id(node))), 0) == 1
+        # a vector (a tree's leaf, a matrix product, a map) is always computed into a name
         if (isinstance(node, Tree) and not read_once) \
+                or (node.type == "vector" and not isinstance(node, Tree)) \
                 or ((shared or id(node) in force) and not is_leaf):
             names[id(node)] = f"{prefix}{len(bound)}"
             level[id(node)] = below

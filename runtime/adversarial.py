@@ -13,6 +13,8 @@ import math
 import struct
 from collections.abc import Callable
 
+import numpy as np
+
 from scorec.compiler import ir
 from scorec.compiler.lowering.common import F32_OVERFLOW
 from scorec.compiler.passes import _postorder, all_roots
@@ -38,6 +40,11 @@ def _unordered(i: int) -> float:
     return struct.unpack("<d", struct.pack("<Q", bits & 0xFFFFFFFFFFFFFFFF))[0]
 
 
+# functions of one number that never decrease: a bound on f(x) is a bound on x
+MONOTONE_FUNCS = frozenset({"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
+                            "tanh", "sinh", "arctan", "arcsinh"})
+
+
 def _chain(expr: ir.Expr) -> tuple[int, Callable[[float], float]] | None:
     """(feature index, f) when expr is f(raw feature) for a chain of per-value arithmetic."""
     if isinstance(expr, ir.Feature):
@@ -56,6 +63,14 @@ def _chain(expr: ir.Expr) -> tuple[int, Callable[[float], float]] | None:
             inner, c = _chain(expr.b), expr.a.value
             return (inner[0], lambda x, f=inner[1]: op(c, f(x))) if inner else None
         return None
+    if isinstance(expr, ir.Func) and expr.fn in MONOTONE_FUNCS:
+        inner, fn = _chain(expr.a), getattr(np, expr.fn)
+
+        def apply(x: float, f=None, g=fn) -> float:
+            with np.errstate(all="ignore"):
+                return float(g(np.float64(f(x))))
+
+        return (inner[0], lambda x, f=inner[1]: apply(x, f)) if inner else None
     if isinstance(expr, ir.Select) and isinstance(expr.cond, ir.IsMissing):
         return _chain(expr.other)  # an imputer: the non-missing path
     return None
@@ -87,8 +102,6 @@ def _crossing(f: Callable[[float], float], bound: float) -> float | None:
 
 
 def _f32_steps(bound: float) -> list[float]:
-    import numpy as np
-
     if math.isinf(bound):
         return [bound]
     with np.errstate(over="ignore"):
@@ -113,6 +126,8 @@ def critical_values(program: ir.Program, steps: int = 2) -> dict[int, list]:
                     targets += [(node.inputs[node.feature[i]], v) for v in _f32_steps(b)]
         elif isinstance(node, ir.Compare) and math.isfinite(node.bound):
             targets = [(node.a, node.bound)]
+        elif isinstance(node, ir.Bucket):
+            targets = [(node.a, e) for e in node.edges if math.isfinite(e)]
         elif isinstance(node, ir.InSet):
             chain = _chain(node.a)
             if chain and chain[1](1.0) == 1.0:

@@ -73,7 +73,7 @@ def reference(model: object, features: tuple[FeatureSpec, ...], output: str,
                 warnings.simplefilter("ignore")
                 out = getattr(model, output)(model_input(model, features,
                                                          [rows[i] for i in idx]))
-        except ValueError as exc:
+        except (ValueError, IndexError) as exc:  # IndexError: an unseen integer category
             if len(idx) == 1:
                 results[idx[0]] = Refused(str(exc))
             else:

@@ -31,6 +31,8 @@ def refusal_kind(reason: str) -> str:
         return "UNKNOWN_CATEGORY"
     if "infinity" in text or "infinite" in text or "too large" in text:
         return "INFINITE_VALUE"
+    if "negative" in text:
+        return "NEGATIVE_VALUE"
     if "nan" in text or "missing" in text:
         return "MISSING_VALUE"
     return "OTHER"

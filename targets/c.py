@@ -47,6 +47,9 @@ BLOCK_MAX = 64
 # sizeof of the node layouts ("" wide, "32" compact), which the generated code asserts
 NODE_BYTES = {"": 16, "32": 8}
 
+# numpy's name -> C99's, where they differ
+_C_FUNCS = {"abs": "fabs", "arctan": "atan", "arcsinh": "asinh"}
+
 _CTYPE = {"number": "double ", "string": "char *const ", "bool": "int ", "index": "int "}
 
 _PRAGMAS = """\
@@ -148,6 +151,7 @@ class _Printer(Printer):
         self.layout = ["32" if _compact(f) else "" for f in self.forests]
         self.unit = [_child_unit(f, k) for f, k in zip(self.forests, self.layout)]
         self.sets: dict[tuple, str] = {}
+        self.consts: dict[tuple, str] = {}  # (C type, values) -> static table name
         self.members: dict[tuple, str] = {}
         self.helpers: set[str] = set()
         self.walkers: dict[str, tuple] = {}  # helper -> _walk's arguments
@@ -209,6 +213,8 @@ class _Printer(Printer):
             if isinstance(node, ir.Tree):
                 t = self.trees[id(node)]
                 lines.append(f"    const double *const {name} = {self.p}_leaf{t}[leaf[{t}]];")
+            elif node.type == "vector":
+                lines += self.vector_lines(node, name)
             else:
                 lines.append(f"    const {_CTYPE[node.type]}{name} = "
                              f"{self.expr(node, top=True)};")
@@ -245,6 +251,88 @@ class _Printer(Printer):
         else:
             parts.extend(f"{a} == {number(v)}" for v in node.values)
         return "(" + self.OR.join(parts) + ")" if parts else "0"
+
+    def table(self, values: tuple, ctype: str = "double") -> str:
+        """A static const table of `values` (numbers, or rows of numbers), shared by value."""
+        return self.consts.setdefault((ctype, values), f"{self.p}_k{len(self.consts)}")
+
+    def func(self, node: ir.Func) -> str:
+        a = self.expr(node.a)
+        if node.fn == "sign":
+            return f"{self.use('sign')}({a})"
+        return f"{_C_FUNCS.get(node.fn, node.fn)}({a})"
+
+    def bucket(self, node: ir.Bucket) -> str:
+        edges = self.table(tuple(node.edges))
+        return (f"{self.use('bucket')}({self.expr(node.a)}, {edges}, {len(node.edges)}, "
+                f"{int(node.right)})")
+
+    def lookup(self, node: ir.Lookup) -> str:
+        return f"{self.table(tuple(node.table))}[{self.expr(node.index)}]"
+
+    def reduce(self, node: ir.Reduce) -> str:
+        return f"{self.use(node.op)}({self.expr(node.vec)}, {node.vec.width})"
+
+    def vector_lines(self, node: ir.Expr, name: str) -> list[str]:
+        """The statements computing vector `node` into a local array `name`."""
+        w = node.width
+        if isinstance(node, ir.Pack):
+            return [f"    const double {name}[{w}] = {{{self.join(node.items)}}};"]
+        if isinstance(node, ir.Map):
+            ops = [self.table(tuple(o)) if isinstance(o, tuple) else self.expr(o)
+                   for o in node.operands]
+            body = self.map_body(node, [f"{o}[i]" for o in ops])
+            return [f"    double {name}[{w}];",
+                    f"    {{ int i; for (i = 0; i < {w}; ++i) {name}[i] = {body}; }}"]
+        if isinstance(node, ir.MatVec):
+            return self.mat_vec_lines(node, name)
+        raise self.unhandled(node)
+
+    def mat_vec_lines(self, node: ir.MatVec, name: str) -> list[str]:
+        """A dense matrix is stored transposed and applied column by column: each output
+        still adds its terms in order j = 0, 1, ..., and the inner loop over outputs has
+        no dependency between iterations, so the compiler can vectorize it. A sparse one
+        (support) is stored by rows, with its column indices."""
+        x, m = self.expr(node.x), node.width
+
+        def term(a: str, w: str) -> str:
+            return {"mul": f"{a} * {w}", "sqdiff": f"({a} - {w}) * ({a} - {w})",
+                    "absdiff": f"fabs({a} - {w})"}[node.op]
+
+        def step(acc: str, t: str) -> str:
+            if node.reduce == "sum":
+                return f"{acc} += {t};"
+            return f"{{ const double t = {t}; if (!(isnan({acc}) || t <= {acc})) {acc} = t; }}"
+
+        lines = [f"    double {name}[{m}];", "    {"]
+        if node.support is None:
+            n = len(node.matrix[0])
+            cols = self.table(tuple(tuple(node.matrix[i][j] for i in range(m)) for j in range(n)))
+            first = term(f"{x}[0]", f"{cols}[0][i]")
+            lines += ["        int i, j;",
+                      f"        for (i = 0; i < {m}; ++i) {name}[i] = {first};",
+                      f"        for (j = 1; j < {n}; ++j)",
+                      f"            for (i = 0; i < {m}; ++i) "
+                      + step(f"{name}[i]", term(f"{x}[j]", f"{cols}[j][i]"))]
+        else:
+            flat = tuple(node.matrix[i][j] for i, c in enumerate(node.support) for j in c)
+            index = tuple(j for c in node.support for j in c)
+            starts = [0]
+            for c in node.support:
+                starts.append(starts[-1] + len(c))
+            w, col, start = (self.table(flat), self.table(index, "int"),
+                             self.table(tuple(starts), "int"))
+            first = term(f"{x}[{col}[{start}[i]]]", f"{w}[{start}[i]]")
+            lines += ["        int i, k;",
+                      f"        for (i = 0; i < {m}; ++i) {{",
+                      f"            double s = {first};",
+                      f"            for (k = {start}[i] + 1; k < {start}[i + 1]; ++k) "
+                      + step("s", term(f"{x}[{col}[k]]", f"{w}[k]")),
+                      f"            {name}[i] = s;", "        }"]
+        if node.bias is not None:
+            lines.append(f"        {{ int b; for (b = 0; b < {m}; ++b) "
+                         f"{name}[b] += {self.table(tuple(node.bias))}[b]; }}")
+        return lines + ["    }"]
 
     def max(self, node: ir.Max | ir.Argmax) -> str:
         helper = self.use(type(node).__name__.lower())
@@ -450,6 +538,57 @@ static int {p}_argmax(const double *x, int n)
     }}
     return best;
 }}""",
+            "min": f"""\
+/* numpy.min: NaN when any term is NaN, else the smallest. */
+static double {p}_min(const double *x, int n)
+{{
+    double low = x[0];
+    int i;
+    for (i = 0; i < n; ++i) {{
+        if (isnan(x[i])) return x[i];
+        if (x[i] < low) low = x[i];
+    }}
+    return low;
+}}""",
+            "argmin": f"""\
+/* numpy.argmin: the first NaN, else the first minimum. */
+static int {p}_argmin(const double *x, int n)
+{{
+    int best = 0, i;
+    for (i = 0; i < n; ++i) {{
+        if (isnan(x[i])) return i;
+        if (x[i] < x[best]) best = i;
+    }}
+    return best;
+}}""",
+            "sum": f"""\
+/* The left fold ((x[0] + x[1]) + x[2]) + ... */
+static double {p}_sum(const double *x, int n)
+{{
+    double s = x[0];
+    int i;
+    for (i = 1; i < n; ++i) s += x[i];
+    return s;
+}}""",
+            "sign": f"""\
+/* numpy.sign: -1, 0 or 1; NaN stays NaN. */
+static double {p}_sign(double x)
+{{
+    return x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x;
+}}""",
+            "bucket": f"""\
+/* numpy.searchsorted(edges, x, side): how many of the n ascending edges are below x
+   (right: at or below it); NaN sorts after every edge. */
+static int {p}_bucket(double x, const double *edges, int n, int right)
+{{
+    int lo = 0, hi = n;
+    if (isnan(x)) return n;
+    while (lo < hi) {{
+        const int mid = lo + (hi - lo) / 2;
+        if (right ? edges[mid] <= x : edges[mid] < x) lo = mid + 1; else hi = mid;
+    }}
+    return lo;
+}}""",
             "find_text": f"""\
 /* The index of s in `set`, sorted by strcmp, where start[b] .. start[b + 1] are the
    strings whose first byte is b; -1 when s is not there (or missing: NULL). */
@@ -481,7 +620,8 @@ static int {p}_in_number(double x, const double *set, size_t n)
     return 0;
 }}""",
         }
-        order = ("put", "put32", *sorted(self.walkers), "max", "argmax", "find_text", "in_number")
+        order = ("put", "put32", *sorted(self.walkers), "max", "argmax", "min", "argmin", "sum",
+                 "sign", "bucket", "find_text", "in_number")
         return [code[h] + "\n" for h in order if h in self.helpers]
 
 
@@ -693,6 +833,14 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
             firsts = [(_text_bytes(v) or b"\0")[0] for v in values]  # "" is the only 0
             starts = ", ".join(str(sum(f < b for f in firsts)) for b in range(257))
             tables.append(f"static const int {sname}_start[257] = {{{starts}}};")
+    for (ctype, values), kname in pr.consts.items():
+        if values and isinstance(values[0], tuple):  # a matrix
+            rows = ",\n    ".join("{" + ", ".join(map(number, r)) + "}" for r in values)
+            tables.append(f"static const double {kname}[{len(values)}][{len(values[0])}] = "
+                          f"{{\n    {rows}}};")
+        else:
+            items = ", ".join(str(v) if ctype == "int" else number(v) for v in values)
+            tables.append(f"static const {ctype} {kname}[{len(values)}] = {{{items}}};")
     for (size, members), mname in pr.members.items():
         flags = ", ".join("1" if i - 1 in members else "0" for i in range(size + 1))
         tables.append(f"static const unsigned char {mname}[{size + 1}] = {{{flags}}};")

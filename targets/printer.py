@@ -42,11 +42,13 @@ class Printer:
     TEMPLATES: dict[type, str] = {
         ir.Arith: "({a} {op} {b})",
         ir.Neg: "(-{a})",
-        ir.Exp: "exp({a})",
+        ir.Pow: "pow({a}, {b})",
     }
 
     def __init__(self, names: dict[int, str] | None = None):
         self.names = {} if names is None else names
+        # inside a Map body: how each operand's current element is spelled
+        self.elements: list[str] | None = None
 
     @staticmethod
     def number(v: float) -> str:
@@ -87,6 +89,19 @@ class Printer:
 
     def literal(self, v: str | float) -> str:
         return self.string(v) if isinstance(v, str) else self.number(v)
+
+    def var(self, node: ir.Var) -> str:
+        if self.elements is None:
+            raise self.unhandled(node, " outside a map body")
+        return self.elements[node.k]
+
+    def map_body(self, node: ir.Map, elements: list[str]) -> str:
+        """The map's body with each Var spelled as `elements[k]`."""
+        outer, self.elements = self.elements, elements
+        try:
+            return self.expr(node.body)
+        finally:
+            self.elements = outer
 
     def const(self, node: ir.Const) -> str:
         return self.number(node.value)

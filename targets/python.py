@@ -53,13 +53,6 @@ SHARED_MIN_NODES = 10_000
 SUM_CHUNK = 200
 
 _HELPERS = '''
-def _exp(x):
-    try:
-        return _math.exp(x)
-    except OverflowError:
-        return _INF
-
-
 def _max(*xs):
     top = xs[0]
     for x in xs:
@@ -99,6 +92,137 @@ def _inputs(row):
         raise ValueError(f"row has {len(values)} values, expected {len(FEATURES)}")
     return values
 '''
+
+# Helpers printed only where the program uses them: IEEE results where Python's math
+# module raises (domain errors, poles, overflow), and the loops of the vector nodes.
+_OPTIONAL_HELPERS = {
+    "exp": """
+def _exp(x):
+    try:
+        return _math.exp(x)
+    except OverflowError:
+        return _INF
+""",
+    "exp2": """
+def _exp2(x):
+    try:
+        return _math.pow(2.0, x)
+    except OverflowError:
+        return _INF
+""",
+    "expm1": """
+def _expm1(x):
+    try:
+        return _math.expm1(x)
+    except OverflowError:
+        return _INF
+""",
+    "sinh": """
+def _sinh(x):
+    try:
+        return _math.sinh(x)
+    except OverflowError:
+        return _math.copysign(_INF, x)
+""",
+    "cosh": """
+def _cosh(x):
+    try:
+        return _math.cosh(x)
+    except OverflowError:
+        return _INF
+""",
+    **{fn: f"""
+def _{fn}(x):
+    if x > 0.0:
+        return _math.{fn}(x)
+    return -_INF if x == 0.0 else _NAN
+""" for fn in ("log", "log2", "log10")},
+    "log1p": """
+def _log1p(x):
+    if x > -1.0:
+        return _math.log1p(x)
+    return -_INF if x == -1.0 else _NAN
+""",
+    "sqrt": """
+def _sqrt(x):
+    return _math.sqrt(x) if x >= 0.0 else _NAN
+""",
+    **{fn: f"""
+def _{fn}(x):
+    return _math.{fn}(x) if x - x == 0.0 else _NAN
+""" for fn in ("sin", "cos", "tan")},
+    **{fn: f"""
+def _{fn}(x):
+    return float(_math.{fn}(x)) if x - x == 0.0 else x
+""" for fn in ("floor", "ceil", "trunc")},
+    "rint": """
+def _rint(x):
+    return float(round(x)) if x - x == 0.0 else x
+""",
+    "sign": """
+def _sign(x):
+    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else x
+""",
+    "pow": """
+def _pow(a, b):
+    try:
+        return _math.pow(a, b)
+    except OverflowError:
+        return -_INF if a < 0.0 and b % 2.0 == 1.0 else _INF
+    except ValueError:  # 0 ** negative is a pole, a negative ** fraction NaN
+        if a == 0.0:
+            return -_INF if _math.copysign(1.0, a) < 0.0 and b % 2.0 == 1.0 else _INF
+        return _NAN
+""",
+    "div": """
+def _div(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0.0:
+            return _NAN
+        return _INF if (a > 0.0) == (_math.copysign(1.0, b) > 0.0) else -_INF
+""",
+    "bucket": """
+def _bucket(edges, x):
+    return _bisect_left(edges, x) if x == x else len(edges)
+""",
+    "min": """
+def _min(*xs):
+    low = xs[0]
+    for x in xs:
+        if x != x:
+            return _NAN
+        if x < low:
+            low = x
+    return low
+""",
+    "argmin": """
+def _argmin(*xs):
+    best = 0
+    for i, x in enumerate(xs):
+        if x != x:
+            return i
+        if x < xs[best]:
+            best = i
+    return best
+""",
+    "sum": """
+def _sum(xs):
+    return _reduce(_add, xs)
+""",
+}
+# module imports a helper needs
+_HELPER_IMPORTS = {
+    "bucket": "from bisect import bisect_left as _bisect_left",
+    "bisect_right": "from bisect import bisect_right as _bisect_right",
+    "sum": "from functools import reduce as _reduce\nfrom operator import add as _add",
+    "matvec": "from functools import reduce as _reduce\nfrom operator import add as _add\n"
+              "from operator import mul as _mul",
+}
+# functions Python computes as numpy does without a helper
+_PLAIN_FUNCS = {"tanh": "_math.tanh", "arctan": "_math.atan", "arcsinh": "_math.asinh",
+                "abs": "abs"}
 
 _TABLE_HELPERS = '''
 
@@ -253,7 +377,7 @@ def _loose(roots: list[ir.Expr], values: list[ir.Expr], guarded: list[ir.Expr],
 class _Printer(Printer):
     target, NULL, NAN, OR = "python", "{} is None", "({0} != {0})", " or "
     number, string = staticmethod(number), staticmethod(repr)
-    TEMPLATES = {**Printer.TEMPLATES, ir.Feature: "f{index}", ir.Exp: "_exp({a})",
+    TEMPLATES = {**Printer.TEMPLATES, ir.Feature: "f{index}",
                  ir.Not: "(not {a})", ir.Select: "({then} if {cond} else {other})",
                  ir.Max: "_max({terms})", ir.BoolIndex: "(1 if {cond} else 0)"}
 
@@ -281,10 +405,80 @@ class _Printer(Printer):
         # the checks are pruned already (build.compile_program); what they prove, for guards
         self.checks = [(check, check.fails) for check in program.checks]
         self.facts = passed_checks(program)
+        self.helpers: set[str] = set()
+        self.consts: dict[tuple, str] = {}  # constant tuples (tables, matrices) by value
 
-    # ---- checks ------------------------------------------------------------------------
+    def use(self, helper: str) -> str:
+        self.helpers.add(helper)
+        return f"_{helper}"
+
+    def const_name(self, values: tuple) -> str:
+        """A module constant holding `values` (a tuple of floats, or of such tuples)."""
+        return self.consts.setdefault(values, f"_C{len(self.consts)}")
 
     # ---- expressions -------------------------------------------------------------------
+
+    def func(self, node: ir.Func) -> str:
+        fn = _PLAIN_FUNCS.get(node.fn) or self.use(node.fn)
+        return f"{fn}({self.expr(node.a)})"
+
+    def pow(self, node: ir.Pow) -> str:
+        return f"{self.use('pow')}({self.expr(node.a)}, {self.expr(node.b)})"
+
+    def bucket(self, node: ir.Bucket) -> str:
+        edges = self.const_name(tuple(node.edges))
+        a = self.expr(node.a)
+        if node.right:  # bisect_right puts NaN past every edge, as numpy does
+            self.helpers.add("bisect_right")
+            return f"_bisect_right({edges}, {a})"
+        return f"{self.use('bucket')}({edges}, {a})"
+
+    def lookup(self, node: ir.Lookup) -> str:
+        return f"{self.const_name(tuple(node.table))}[{self.expr(node.index)}]"
+
+    def pack(self, node: ir.Pack) -> str:
+        return "[" + self.join(node.items) + "]"
+
+    def mat_vec(self, node: ir.MatVec) -> str:
+        """One comprehension over the rows; each row's terms folded left to right."""
+        self.helpers.add("matvec")
+        x = self.expr(node.x)
+        term = {"mul": "a * w", "sqdiff": "(a - w) * (a - w)", "absdiff": "abs(a - w)"}[node.op]
+        if node.support is None:
+            rows = self.const_name(tuple(tuple(r) for r in node.matrix))
+            pairs = f"zip({x}, row)"
+            if node.op == "mul":
+                terms = f"map(_mul, {x}, row)"
+            else:
+                terms = f"[{term} for a, w in {pairs}]"
+            loop = f"for row in {rows}"
+        else:
+            cols = self.const_name(tuple(tuple(c) for c in node.support))
+            rows = self.const_name(tuple(tuple(node.matrix[i][j] for j in c)
+                                         for i, c in enumerate(node.support)))
+            terms = f"[{term} for a, w in zip(map({x}.__getitem__, cols), row)]"
+            loop = f"for cols, row in zip({cols}, {rows})"
+        reduced = f"_reduce(_add, {terms})" if node.reduce == "sum" else \
+            f"{self.use('max')}(*{terms})"
+        if node.bias is None:
+            return f"[{reduced} {loop}]"
+        bias = self.const_name(tuple(node.bias))
+        return f"[s + b for s, b in zip([{reduced} {loop}], {bias})]"
+
+    def map(self, node: ir.Map) -> str:
+        names = [f"_e{k}" for k in range(len(node.operands))]
+        body = self.map_body(node, names)
+        ops = [self.const_name(tuple(o)) if isinstance(o, tuple) else self.expr(o)
+               for o in node.operands]
+        if len(ops) == 1:
+            return f"[{body} for {names[0]} in {ops[0]}]"
+        return f"[{body} for {', '.join(names)} in zip({', '.join(ops)})]"
+
+    def reduce(self, node: ir.Reduce) -> str:
+        v = self.expr(node.vec)
+        if node.op == "sum":
+            return f"{self.use('sum')}({v})"
+        return f"{self.use(node.op)}(*{v})"
 
     def set_name(self, values: tuple) -> str:
         return self.sets.setdefault(values, f"_SET{len(self.sets)}")
@@ -314,6 +508,8 @@ class _Printer(Printer):
                 except ZeroDivisionError:
                     break
                 return (f"({number(then)} if {self.expr(sel.cond)} else {number(other)})")
+        if node.op == "/" and not (isinstance(node.b, ir.Const) and node.b.value != 0.0):
+            return f"{self.use('div')}({self.expr(node.a)}, {self.expr(node.b)})"
         return f"({self.expr(node.a)} {node.op} {self.expr(node.b)})"
 
     def argmax(self, node: ir.Argmax) -> str:
@@ -516,6 +712,14 @@ class _Printer(Printer):
         return lines
 
 
+def _tuple_literal(values: tuple) -> str:
+    """A tuple of floats (or of such tuples) as a literal that reads back exactly."""
+    if values and isinstance(values[0], tuple):
+        return "(" + "".join(_tuple_literal(v) + ", " for v in values) + ")"
+    return "(" + "".join((str(v) if isinstance(v, int) else _bare(v)) + ", "
+                         for v in values) + ")"
+
+
 def _fold(op: str, a: float, b: float) -> float:
     """`a op b` in double arithmetic, as the generated code would compute it."""
     return a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a / b
@@ -582,7 +786,14 @@ def emit_python(program: ir.Program, header: str) -> str:
     for values, sname in p.sets.items():
         items = ", ".join(p.literal(v) for v in values)
         head.append(f"{sname} = frozenset(({items},))")
-    helpers = _HELPERS + (_TABLE_HELPERS if p.tables else "")
+    for values, cname in p.consts.items():
+        head.append(f"{cname} = {_tuple_literal(values)}")
+    imports = sorted({line for h in p.helpers if h in _HELPER_IMPORTS
+                      for line in _HELPER_IMPORTS[h].split("\n")})
+    head[3:3] = imports
+    optional = "".join(_OPTIONAL_HELPERS[h] + "\n" for h in sorted(p.helpers)
+                       if h in _OPTIONAL_HELPERS)
+    helpers = _HELPERS + optional + (_TABLE_HELPERS if p.tables else "")
     tables = "".join(line + "\n" for line in p.table_data())
     return ("\n".join(head) + "\n" + helpers.rstrip("\n") + "\n\n\n"
             + (tables + "\n\n" if tables else "") + "\n".join(body).rstrip() + "\n")

@@ -50,6 +50,8 @@ SUM_NEST_MAX = 100
 CASE_MAX_NODES_PER_LEVEL = 12
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# numpy's function name -> DuckDB's, where they differ (see `_Printer.func` for the rest)
+_SQL_FUNCS = {"log": "ln", "arctan": "atan", "arcsinh": "asinh"}
 
 
 def number(v: float) -> str:
@@ -111,6 +113,90 @@ class _Printer(Printer):
                  forests: dict[int, _Forest] | None = None):
         super().__init__(names)
         self.forests = {} if forests is None else forests  # walked trees, by id
+        self.tables: dict[tuple, str] = {}  # (values, SQL type) -> constant list name
+
+    def table(self, values: tuple, kind: str = "DOUBLE") -> str:
+        """A constant list, cast once per query in the `_f` CTE (see `_list`)."""
+        return self.tables.setdefault((tuple(values), kind), f"_k{len(self.tables)}")
+
+    def func(self, node: ir.Func) -> str:
+        a = self.expr(node.a)
+        if node.fn == "log1p":  # DuckDB has no log1p: Kahan's x * ln(u) / (u - 1), u = 1 + x
+            u = f"(1e0 + {a})"
+            return (f"CASE WHEN {u} = 1e0 THEN {a} WHEN {u} = 'inf'::DOUBLE THEN {u} "
+                    f"ELSE ln({u}) * ({a} / ({u} - 1e0)) END")
+        if node.fn == "expm1":  # nor expm1: Kahan's (u - 1) * x / ln(u), u = exp(x)
+            u = f"exp({a})"
+            return (f"CASE WHEN {u} = 1e0 THEN {a} WHEN {u} - 1e0 = -1e0 THEN -1e0 "
+                    f"WHEN {u} = 'inf'::DOUBLE THEN {u} ELSE ({u} - 1e0) * ({a} / ln({u})) END")
+        if node.fn == "sign":  # DuckDB's sign(NaN) is 0
+            return (f"CASE WHEN isnan({a}) THEN {a} WHEN {a} > 0e0 THEN 1e0 "
+                    f"WHEN {a} < 0e0 THEN -1e0 ELSE {a} END")
+        if node.fn == "rint":
+            return f"round_even({a}, 0)"
+        if node.fn == "exp2":
+            return f"pow(2e0, {a})"
+        return f"{_SQL_FUNCS.get(node.fn, node.fn)}({a})"
+
+    def bucket(self, node: ir.Bucket) -> str:
+        """Counted, not searched: DuckDB orders NaN above every edge, as numpy does."""
+        op = "<=" if node.right else "<"
+        return (f"len(list_filter({self.table(node.edges)}, "
+                f"lambda _e: _e {op} {self.expr(node.a)}))")
+
+    def lookup(self, node: ir.Lookup) -> str:
+        return f"{self.table(node.table)}[{self.expr(node.index)} + 1]"
+
+    def pack(self, node: ir.Pack) -> str:
+        return "[" + self.join(node.items) + "]"
+
+    def map(self, node: ir.Map) -> str:
+        ops = [self.table(o) if isinstance(o, tuple) else self.expr(o) for o in node.operands]
+        body = self.map_body(node, [f"{o}[_i]" for o in ops])
+        return f"list_transform(range(1, {node.width + 1}), lambda _i: {body})"
+
+    def mat_vec(self, node: ir.MatVec) -> str:
+        """Per output, the terms as a list folded left to right (`list_reduce`)."""
+        x = self.expr(node.x)
+
+        def term(a: str, w: str) -> str:
+            return {"mul": f"{a} * {w}", "sqdiff": f"({a} - {w}) * ({a} - {w})",
+                    "absdiff": f"abs({a} - {w})"}[node.op]
+
+        fold = "_a + _b" if node.reduce == "sum" else "greatest(_a, _b)"  # NaN is the max
+        if node.support is None:
+            n = len(node.matrix[0])
+            w = self.table(tuple(v for row in node.matrix for v in row))
+            terms = (f"list_transform(range(1, {n + 1}), lambda _j: "
+                     f"{term(f'{x}[_j]', f'{w}[(_i - 1) * {n} + _j]')})")
+        else:
+            w = self.table(tuple(node.matrix[i][j] for i, c in enumerate(node.support)
+                                 for j in c))
+            col = self.table(tuple(j + 1 for c in node.support for j in c), "BIGINT")
+            starts = [1]
+            for c in node.support:
+                starts.append(starts[-1] + len(c))
+            start = self.table(tuple(starts), "BIGINT")
+            terms = (f"list_transform(range({start}[_i], {start}[_i + 1]), lambda _j: "
+                     f"{term(f'{x}[{col}[_j]]', f'{w}[_j]')})")
+        value = f"list_reduce({terms}, lambda _a, _b: {fold})"
+        if node.bias is not None:
+            value = f"{value} + {self.table(node.bias)}[_i]"
+        return f"list_transform(range(1, {node.width + 1}), lambda _i: {value})"
+
+    def reduce(self, node: ir.Reduce) -> str:
+        v = self.expr(node.vec)
+        nan = f"list_bool_or(list_transform({v}, lambda _e: isnan(_e)))"
+        if node.op == "sum":
+            return f"list_reduce({v}, lambda _a, _b: _a + _b)"
+        if node.op == "max":  # NaN is DuckDB's maximum, as numpy's max propagates it
+            return f"list_max({v})"
+        if node.op == "argmax":  # the first NaN, else the first maximum
+            return f"(list_position({v}, list_max({v})) - 1)"
+        if node.op == "min":
+            return f"CASE WHEN {nan} THEN 'nan'::DOUBLE ELSE list_min({v}) END"
+        return (f"(CASE WHEN {nan} THEN list_position({v}, 'nan'::DOUBLE) "
+                f"ELSE list_position({v}, list_min({v})) END - 1)")
 
     def compare(self, node: ir.Compare) -> str:
         a, b = self.expr(node.a), node.bound
@@ -329,15 +415,6 @@ def macro(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[st
     for f in features_of(roots):
         refs[id(f)] = f"f{f.index}"
     ctes = []
-    if walks:  # cast from a VALUES row, not folded into (and copied through) the plan
-        tables = {name: t for f in walks for name, t in f.tables.items()}
-        casts = ", ".join(f"CAST(string_split({name}, ',') AS {kind}[]) AS {name}"
-                          for name, (_, kind) in tables.items())
-        ctes.append(f"_f AS (SELECT {casts} FROM (VALUES (\n  "
-                    + ",\n  ".join(text for text, _ in tables.values())
-                    + f")) _({', '.join(tables)}))")
-    ctes.append(f"_l0 AS (SELECT * FROM (VALUES ({', '.join(inputs or ['0'])})) "
-                f"_({', '.join([f'f{f.index}' for f in used] or ['_'])}){', _f' if walks else ''})")
     last = "_l0"
     for lv, nodes in enumerate(plan.levels(), start=1):
         here = {id(n) for n in nodes}
@@ -353,9 +430,22 @@ def macro(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[st
         ctes.append(f"_l{lv} AS (SELECT *, {{\n" + ",\n".join(fields) + f"\n}} AS _s{lv} "
                     f"FROM {last})")
         last = f"_l{lv}"
+    value = result(p)  # printed before the tables: printing is what registers them
+    tables = {name: t for f in walks for name, t in f.tables.items()}
+    tables.update({name: _list(values, kind) for (values, kind), name in p.tables.items()})
+    head = []
+    if tables:  # cast from a VALUES row, not folded into (and copied through) the plan
+        casts = ", ".join(f"CAST(string_split({name}, ',') AS {kind}[]) AS {name}"
+                          for name, (_, kind) in tables.items())
+        head.append(f"_f AS (SELECT {casts} FROM (VALUES (\n  "
+                    + ",\n  ".join(text for text, _ in tables.values())
+                    + f")) _({', '.join(tables)}))")
+    head.append(f"_l0 AS (SELECT * FROM (VALUES ({', '.join(inputs or ['0'])})) "
+                f"_({', '.join([f'f{f.index}' for f in used] or ['_'])})"
+                f"{', _f' if tables else ''})")
     params = ", ".join(ident(i) for i in idents)
-    return (f"CREATE OR REPLACE MACRO {fname}({params}) AS (\nWITH " + ",\n".join(ctes)
-            + f"\nSELECT {result(p)}\nFROM {last});\n")
+    return (f"CREATE OR REPLACE MACRO {fname}({params}) AS (\nWITH "
+            + ",\n".join(head + ctes) + f"\nSELECT {value}\nFROM {last});\n")
 
 
 def _checks(program: ir.Program, p: _Printer, then: Callable[[str], str]) -> str:

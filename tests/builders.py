@@ -7,7 +7,9 @@ returns the fitted model. Data are drawn from a seed (numpy) so fits stay fast.
 
 from __future__ import annotations
 
+import importlib
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -429,3 +431,8 @@ BUILDERS = {
     "HistGradientBoostingClassifier": _hist_gradient_boosting(classifier=True),
     "HistGradientBoostingRegressor": _hist_gradient_boosting(classifier=False),
 }
+
+# every tests/builders_<family>.py adds its components' builders (imported last: they use
+# the helpers above)
+for _path in sorted(Path(__file__).parent.glob("builders_*.py")):
+    BUILDERS.update(importlib.import_module(_path.stem).BUILDERS)

@@ -34,9 +34,9 @@ from scorec.compiler.ir import (
     Check,
     Compare,
     Const,
-    Exp,
     Feature,
     FeatureSpec,
+    Func,
     InSet,
     IsMissing,
     Item,
@@ -347,7 +347,7 @@ def _every_node_program(task: str) -> Program:
     digits = InSet(f0, tuple(float(i) for i in range(-4, 6)), missing=True)
     scores = (Arith("-", f0, Const(0.1)),
               Select(Or((hostile, Not(InSet(f1, (1.5, -2.0))))), Const(1.0),
-                     Exp(Neg(Arith("*", f0, Const(0.5))))),
+                     Func("exp", Neg(Arith("*", f0, Const(0.5))))),
               Sum((f0, f1, Const(1e-3), Select(digits, Const(-0.0), Const(2.5)),
                    Select(InSet(f2, (*HOSTILE, "a\0b", "ab", "a")), Const(7.0), Const(0.0)))))
     tree = Tree(inputs=(f0, f1), feature=(0, 1, 0, 0, 0), bound=(0.5, -1.0, 0.0, 0.0, 0.0),

@@ -228,7 +228,7 @@ def _ieee_program():
               ir.Not(ir.Compare(">", x, 0.0)), ir.Or((ir.Compare(">", x, 1.0), ir.IsMissing(y)))]
     one, zero = ir.Const(1.0), ir.Const(0.0)
     values = [ir.Select(f, one, zero) for f in flags]
-    values += [ir.Max((x, y, z)), ir.Exp(x), ir.Neg(x), ir.Arith("/", one, ir.Sum((x, y))),
+    values += [ir.Max((x, y, z)), ir.Func("exp", x), ir.Neg(x), ir.Arith("/", one, ir.Sum((x, y))),
                ir.Sum((x, y, z)), ir.Arith("-", x, ir.Const(-1.0))]
     outputs = {
         "decision_function": ir.Output("decision_function", "vector", tuple(values)),

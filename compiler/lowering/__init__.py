@@ -1,5 +1,25 @@
 """Lowering rules, one module per family of sklearn components; importing registers them."""
 
-from . import boosting, compose, encode, impute, linear, scale, trees
+from . import (
+    anomaly,
+    bayes,
+    boosting,
+    compose,
+    discretize,
+    encode,
+    impute,
+    linear,
+    meta,
+    neighbors,
+    neural,
+    nonlinear,
+    project,
+    scale,
+    select,
+    svm,
+    trees,
+)
 
-__all__ = ["boosting", "compose", "encode", "impute", "linear", "scale", "trees"]
+__all__ = ["anomaly", "bayes", "boosting", "compose", "discretize", "encode", "impute",
+           "linear", "meta", "neighbors", "neural", "nonlinear", "project", "scale", "select",
+           "svm", "trees"]

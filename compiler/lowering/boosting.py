@@ -38,8 +38,8 @@ from ..ir import (
     BoolIndex,
     Compare,
     Const,
-    Exp,
     Expr,
+    Func,
     Item,
     Output,
     Sum,
@@ -246,7 +246,7 @@ def hist_gradient_boosting_regressor(est, frame: Frame, ctx: Context) -> Head:
     if link is IdentityLink:
         value = raw
     elif link is LogLink:
-        value = Exp(raw)  # LogLink.inverse: np.exp
+        value = Func("exp", raw)  # LogLink.inverse: np.exp
     else:
         raise UnsupportedError(f"{ctx.where()}: HistGradientBoostingRegressor with loss "
                                f"{est.loss!r} ({link.__name__}) is not supported")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Arith, Compare, Const, Exp, Expr, IsMissing, Neg, Or, Refusal, Sum
+from ..ir import Arith, Compare, Const, Expr, Func, IsMissing, Neg, Or, Refusal, Sum
 from ..registry import CompileError, Context
 
 # float32(x) is +-inf exactly when |x| >= FLT_MAX + half an ulp (the tie rounds to even: inf)
@@ -96,7 +96,7 @@ def numpy_sum(terms: list[Expr]) -> Expr:
 
 def expit(x: Expr) -> Expr:
     """scipy.special.expit: 1 / (1 + exp(-x))."""
-    return Arith("/", Const(1.0), Arith("+", Const(1.0), Exp(Neg(x))))
+    return Arith("/", Const(1.0), Arith("+", Const(1.0), Func("exp", Neg(x))))
 
 
 def softmax(scores: list[Expr]) -> list[Expr]:
@@ -104,7 +104,7 @@ def softmax(scores: list[Expr]) -> list[Expr]:
     from ..ir import Max
 
     top = Max(tuple(scores))
-    exps = [Exp(Arith("-", s, top)) for s in scores]
+    exps = [Func("exp", Arith("-", s, top)) for s in scores]
     total = numpy_sum(exps)
     return [Arith("/", e, total) for e in exps]
 
