@@ -7,6 +7,7 @@ from . import (
     compose,
     discretize,
     encode,
+    expand,
     impute,
     linear,
     meta,
@@ -20,6 +21,6 @@ from . import (
     trees,
 )
 
-__all__ = ["anomaly", "bayes", "boosting", "compose", "discretize", "encode", "impute",
+__all__ = ["anomaly", "bayes", "boosting", "compose", "discretize", "encode", "expand", "impute",
            "linear", "meta", "neighbors", "neural", "nonlinear", "project", "scale", "select",
            "svm", "trees"]
