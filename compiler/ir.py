@@ -284,14 +284,22 @@ class Bucket(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Lookup(Expr):
-    """table[index], for an index node that is always within the table."""
+    """table[index], for an index node that is always within the table. A table of ints
+    gives an index (e.g. one class numbering mapped to another), of floats a number."""
 
     index: Expr
-    table: tuple[float, ...]
+    table: tuple[float, ...] | tuple[int, ...]
 
     def __post_init__(self) -> None:
         if not self.table:
             raise ValueError("Lookup: empty table")
+        kinds = {type(v) for v in self.table}
+        if not (kinds == {int} or kinds == {float}):
+            raise ValueError("Lookup: a table of all ints (an index) or all floats")
+
+    @property
+    def type(self) -> str:  # type: ignore[override]
+        return "index" if isinstance(self.table[0], int) else "number"
 
     def children(self) -> tuple[Expr, ...]:
         return (self.index,)

@@ -268,7 +268,8 @@ class _Printer(Printer):
                 f"{int(node.right)})")
 
     def lookup(self, node: ir.Lookup) -> str:
-        return f"{self.table(tuple(node.table))}[{self.expr(node.index)}]"
+        ctype = "int" if node.type == "index" else "double"
+        return f"{self.table(tuple(node.table), ctype)}[{self.expr(node.index)}]"
 
     def reduce(self, node: ir.Reduce) -> str:
         return f"{self.use(node.op)}({self.expr(node.vec)}, {node.vec.width})"

@@ -145,7 +145,8 @@ class _Printer(Printer):
                 f"lambda _e: _e {op} {self.expr(node.a)}))")
 
     def lookup(self, node: ir.Lookup) -> str:
-        return f"{self.table(node.table)}[{self.expr(node.index)} + 1]"
+        kind = "BIGINT" if node.type == "index" else "DOUBLE"
+        return f"{self.table(node.table, kind)}[{self.expr(node.index)} + 1]"
 
     def pack(self, node: ir.Pack) -> str:
         return "[" + self.join(node.items) + "]"

@@ -100,7 +100,8 @@ class Evaluator:
                 side = "right" if n.right else "left"
                 return int(np.searchsorted(np.array(n.edges, dtype=F), self(n.a), side=side))
             if isinstance(n, ir.Lookup):
-                return F(n.table[self(n.index)])
+                v = n.table[self(n.index)]
+                return v if n.type == "index" else F(v)
             if isinstance(n, ir.Pack):
                 return [self(i) for i in n.items]
             if isinstance(n, ir.MatVec):

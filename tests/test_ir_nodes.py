@@ -82,6 +82,8 @@ def vectors(draw) -> tuple[list[ir.Expr], ir.Expr]:
     out += [ir.Lookup(ir.Reduce(op, mv), tuple(float(i) for i in range(m)))
             for op in ("argmax", "argmin")]
     label = ir.Reduce(draw(st.sampled_from(["argmax", "argmin"])), mapped)
+    if draw(st.booleans()):  # a class numbering mapped to another
+        label = ir.Lookup(label, tuple(draw(st.permutations(range(m)))))
     return out, label
 
 
@@ -89,7 +91,7 @@ def vectors(draw) -> tuple[list[ir.Expr], ir.Expr]:
 def programs(draw) -> ir.Program:
     values, label = draw(vectors())
     values = draw(scalars()) + values
-    classes = tuple(f"c{k}" for k in range(label.vec.width))
+    classes = tuple(f"c{k}" for k in range(len(values[-1].table)))
     return ir.Program(features=FEATURES, task="classification", classes=classes, outputs={
         "predict": ir.Output("predict", "label", (label,)),
         "decision_function": ir.Output("decision_function", "vector", tuple(values)),
