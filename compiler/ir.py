@@ -232,7 +232,9 @@ class Tree(Expr):
     Node i is a leaf when left[i] == -1. Otherwise: if inputs[feature[i]] is NaN go to
     left[i] when missing_left[i] else right[i]; else go left when the input <= bound[i]
     (a double compare; lowering has already folded sklearn's float32 rounding into
-    `bound`). values[i] is the leaf's vector (empty for split nodes). Node 0 is the root.
+    `bound`), or, for a category-set split (`categories[i]` not None), when the input is
+    one of `categories[i]` (bound unused). values[i] is the leaf's vector (empty for
+    split nodes). Node 0 is the root.
     """
 
     type = "vector"
@@ -243,6 +245,7 @@ class Tree(Expr):
     left: tuple[int, ...]
     right: tuple[int, ...]
     values: tuple[tuple[float, ...], ...]
+    categories: tuple[tuple[float, ...] | None, ...] | None = None
 
     def children(self) -> tuple[Expr, ...]:
         return self.inputs
@@ -435,6 +438,41 @@ class Reduce(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return (self.vec,)
+
+
+@dataclass(frozen=True, eq=False)
+class KSmallest(Expr):
+    """The positions of the k smallest elements of `vec` that are below +inf, smallest
+    first, an equal value going to the lower position; NaN and +inf never count. When
+    fewer than k elements count, the remaining slots hold `fill` (as a neighbour search's
+    heap, initialised with (inf, fill), keeps them). A vector of k indices."""
+
+    type = "vector"
+    vec: Expr
+    k: int
+    fill: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.k:
+            raise ValueError("KSmallest: k must be positive")
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.vec,)
+
+    @property
+    def width(self) -> int:
+        return self.k
+
+
+@dataclass(frozen=True, eq=False)
+class At(Expr):
+    """vec[index] for an index computed per row (always within the vector)."""
+
+    vec: Expr
+    index: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.vec, self.index)
 
 
 class Refusal(Enum):

@@ -10,7 +10,8 @@ of the model.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 
 from .ir import (
     Arith,
@@ -18,6 +19,7 @@ from .ir import (
     Const,
     Expr,
     Feature,
+    InSet,
     IsMissing,
     Item,
     Max,
@@ -330,3 +332,80 @@ def prune_checks(program: Program) -> Program:
             checks.append(replace(check, fails=fails))
         ranges.learn(check.fails)
     return replace(program, checks=tuple(checks))
+
+
+def rewrite(roots: list[Expr], change: Callable[[Expr], Expr]) -> list[Expr]:
+    """The roots with `change` applied to every node, bottom up (a node whose children
+    changed is rebuilt first). Nodes and node tuples are rebuilt once each, so what was
+    shared stays shared (the trees of a forest keep one inputs tuple)."""
+    memo: dict[int, object] = {}
+
+    def new(value: object) -> object:
+        if id(value) in memo:
+            return memo[id(value)]
+        if isinstance(value, tuple):
+            items = tuple(new(v) for v in value)
+            out: object = items if any(a is not b for a, b in zip(items, value)) else value
+        elif isinstance(value, Expr):
+            changes = {}
+            for f in fields(value):
+                old = getattr(value, f.name)
+                if f.init and isinstance(old, (Expr, tuple)):
+                    got = new(old)
+                    if got is not old:
+                        changes[f.name] = got
+            out = change(replace(value, **changes) if changes else value)
+        else:
+            return value
+        memo[id(value)] = out
+        return out
+
+    return [new(r) for r in roots]
+
+
+def map_program(program: Program, change: Callable[[Expr], Expr]) -> Program:
+    """The program with `rewrite` applied to its checks and outputs together."""
+    outs = list(program.outputs.values())
+    roots = [c.fails for c in program.checks] + [v for o in outs for v in o.values]
+    done = iter(rewrite(roots, change))
+    checks = tuple(replace(c, fails=next(done)) for c in program.checks)
+    outputs = {o.name: replace(o, values=tuple(next(done) for _ in o.values)) for o in outs}
+    return replace(program, checks=checks, outputs=outputs)
+
+
+def numeric_splits(program: Program) -> Program:
+    """Category-set splits become numeric ones, so a target walks one kind of split: each
+    distinct (input, set, missing side) of a forest becomes one more tree input, 0.0 where
+    the split sends the row left (a member of the set, or a missing value that goes left)
+    and 1.0 otherwise, split at 0.5."""
+    extra: dict[int, tuple[tuple[Expr, ...], dict]] = {}  # id(inputs) -> (new, key -> slot)
+    for forest in forests(collect_trees(program)):
+        if all(t.categories is None for t in forest):
+            continue
+        inputs = forest[0].inputs
+        slots: dict[tuple, int] = {}
+        added: list[Expr] = []
+        for t in forest:
+            if t.categories is None:
+                continue
+            for i, cats in enumerate(t.categories):
+                key = (t.feature[i], cats, t.missing_left[i])
+                if cats is not None and key not in slots:
+                    slots[key] = len(inputs) + len(added)
+                    added.append(Select(InSet(inputs[t.feature[i]], cats, t.missing_left[i]),
+                                        Const(0.0), Const(1.0)))
+        extra[id(inputs)] = (inputs + tuple(added), slots)
+
+    def change(node: Expr) -> Expr:
+        if not isinstance(node, Tree) or node.categories is None:
+            return node
+        inputs, slots = extra[id(node.inputs)]
+        split = [c is not None for c in node.categories]
+        return replace(
+            node, inputs=inputs, categories=None,
+            feature=tuple(slots[(f, c, m)] if s else f for f, c, m, s in zip(
+                node.feature, node.categories, node.missing_left, split)),
+            bound=tuple(0.5 if s else b for b, s in zip(node.bound, split)),
+            missing_left=tuple(False if s else m for m, s in zip(node.missing_left, split)))
+
+    return map_program(program, change) if extra else program

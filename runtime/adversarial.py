@@ -121,7 +121,13 @@ def critical_values(program: ir.Program, steps: int = 2) -> dict[int, list]:
         targets: list[tuple[ir.Expr, float]] = []
         if isinstance(node, ir.Tree):
             for i in range(len(node.left)):
-                if node.left[i] != -1:  # the exact bound, and a float32 step either side
+                if node.left[i] != -1 and node.categories and node.categories[i] is not None:
+                    chain = _chain(node.inputs[node.feature[i]])
+                    if chain and chain[1](1.0) == 1.0:  # the categories, and a value beside
+                        for v in node.categories[i]:
+                            add(chain[0], v)
+                            add(chain[0], v + 0.5)
+                elif node.left[i] != -1:  # the exact bound, and a float32 step either side
                     b = node.bound[i]
                     targets += [(node.inputs[node.feature[i]], v) for v in _f32_steps(b)]
         elif isinstance(node, ir.Compare) and math.isfinite(node.bound):

@@ -254,7 +254,8 @@ class _Printer(Printer):
 
     def table(self, values: tuple, ctype: str = "double") -> str:
         """A static const table of `values` (numbers, or rows of numbers), shared by value."""
-        return self.consts.setdefault((ctype, values), f"{self.p}_k{len(self.consts)}")
+        key = (ctype, repr(values))  # repr: -0.0 and 0.0 (or 1 and 1.0) are other tables
+        return self.consts.setdefault(key, (f"{self.p}_k{len(self.consts)}", values))[0]
 
     def func(self, node: ir.Func) -> str:
         a = self.expr(node.a)
@@ -269,7 +270,7 @@ class _Printer(Printer):
 
     def lookup(self, node: ir.Lookup) -> str:
         ctype = "int" if node.type == "index" else "double"
-        return f"{self.table(tuple(node.table), ctype)}[{self.expr(node.index)}]"
+        return f"{self.table(tuple(node.table), ctype)}[(int)({self.expr(node.index)})]"
 
     def reduce(self, node: ir.Reduce) -> str:
         return f"{self.use(node.op)}({self.expr(node.vec)}, {node.vec.width})"
@@ -287,7 +288,29 @@ class _Printer(Printer):
                     f"    {{ int i; for (i = 0; i < {w}; ++i) {name}[i] = {body}; }}"]
         if isinstance(node, ir.MatVec):
             return self.mat_vec_lines(node, name)
+        if isinstance(node, ir.KSmallest):
+            return self.k_smallest_lines(node, name)
         raise self.unhandled(node)
+
+    def k_smallest_lines(self, node: ir.KSmallest, name: str) -> list[str]:
+        """An insertion into a sorted array of at most k positions: a value moves only past
+        strictly greater ones, so ties keep position order, and a value equal to the
+        current k-th is not taken."""
+        v, k = self.expr(node.vec), node.k
+        return [f"    double {name}[{k}] = {{0}};", "    {", "        int i, j, n = 0;",
+                f"        for (i = 0; i < {node.vec.width}; ++i) {{",
+                f"            const double x = {v}[i];",
+                "            if (!(x < INFINITY)) continue;",
+                f"            if (n == {k}) {{ if (!(x < {v}[(int){name}[{k - 1}]])) continue; "
+                f"j = {k - 1}; }}",
+                "            else j = n++;",
+                f"            for (; j > 0 && x < {v}[(int){name}[j - 1]]; --j) "
+                f"{name}[j] = {name}[j - 1];",
+                f"            {name}[j] = i;", "        }",
+                f"        for (; n < {k}; ++n) {name}[n] = {node.fill};", "    }"]
+
+    def at(self, node: ir.At) -> str:
+        return f"{self.expr(node.vec)}[(int)({self.expr(node.index)})]"
 
     def mat_vec_lines(self, node: ir.MatVec, name: str) -> list[str]:
         """A dense matrix is stored transposed and applied column by column: each output
@@ -834,7 +857,7 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
             firsts = [(_text_bytes(v) or b"\0")[0] for v in values]  # "" is the only 0
             starts = ", ".join(str(sum(f < b for f in firsts)) for b in range(257))
             tables.append(f"static const int {sname}_start[257] = {{{starts}}};")
-    for (ctype, values), kname in pr.consts.items():
+    for (ctype, _), (kname, values) in pr.consts.items():
         if values and isinstance(values[0], tuple):  # a matrix
             rows = ",\n    ".join("{" + ", ".join(map(number, r)) + "}" for r in values)
             tables.append(f"static const double {kname}[{len(values)}][{len(values[0])}] = "

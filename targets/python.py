@@ -207,6 +207,11 @@ def _argmin(*xs):
             best = i
     return best
 """,
+    "ksmallest": """
+def _ksmallest(v, k, fill):
+    out = _nsmallest(k, [i for i in range(len(v)) if v[i] < _INF], key=v.__getitem__)
+    return out + [fill] * (k - len(out))
+""",
     "sum": """
 def _sum(xs):
     return _reduce(_add, xs)
@@ -215,6 +220,7 @@ def _sum(xs):
 # module imports a helper needs
 _HELPER_IMPORTS = {
     "bucket": "from bisect import bisect_left as _bisect_left",
+    "ksmallest": "from heapq import nsmallest as _nsmallest",
     "bisect_right": "from bisect import bisect_right as _bisect_right",
     "sum": "from functools import reduce as _reduce\nfrom operator import add as _add",
     "matvec": "from functools import reduce as _reduce\nfrom operator import add as _add\n"
@@ -414,7 +420,7 @@ class _Printer(Printer):
 
     def const_name(self, values: tuple) -> str:
         """A module constant holding `values` (a tuple of floats, or of such tuples)."""
-        return self.consts.setdefault(values, f"_C{len(self.consts)}")
+        return self.consts.setdefault(repr(values), (f"_C{len(self.consts)}", values))[0]
 
     # ---- expressions -------------------------------------------------------------------
 
@@ -473,6 +479,13 @@ class _Printer(Printer):
         if len(ops) == 1:
             return f"[{body} for {names[0]} in {ops[0]}]"
         return f"[{body} for {', '.join(names)} in zip({', '.join(ops)})]"
+
+    def k_smallest(self, node: ir.KSmallest) -> str:
+        """heapq.nsmallest is sorted(...)[:k], and sorted is stable: ties keep index order."""
+        return f"{self.use('ksmallest')}({self.expr(node.vec)}, {node.k}, {node.fill})"
+
+    def at(self, node: ir.At) -> str:
+        return f"{self.expr(node.vec)}[{self.expr(node.index)}]"
 
     def reduce(self, node: ir.Reduce) -> str:
         v = self.expr(node.vec)
@@ -786,7 +799,7 @@ def emit_python(program: ir.Program, header: str) -> str:
     for values, sname in p.sets.items():
         items = ", ".join(p.literal(v) for v in values)
         head.append(f"{sname} = frozenset(({items},))")
-    for values, cname in p.consts.items():
+    for cname, values in p.consts.values():
         head.append(f"{cname} = {_tuple_literal(values)}")
     imports = sorted({line for h in p.helpers if h in _HELPER_IMPORTS
                       for line in _HELPER_IMPORTS[h].split("\n")})

@@ -117,7 +117,8 @@ class _Printer(Printer):
 
     def table(self, values: tuple, kind: str = "DOUBLE") -> str:
         """A constant list, cast once per query in the `_f` CTE (see `_list`)."""
-        return self.tables.setdefault((tuple(values), kind), f"_k{len(self.tables)}")
+        key = (repr(tuple(values)), kind)  # repr: -0.0 and 0.0 are other tables
+        return self.tables.setdefault(key, (f"_k{len(self.tables)}", tuple(values)))[0]
 
     def func(self, node: ir.Func) -> str:
         a = self.expr(node.a)
@@ -144,9 +145,26 @@ class _Printer(Printer):
         return (f"len(list_filter({self.table(node.edges)}, "
                 f"lambda _e: _e {op} {self.expr(node.a)}))")
 
+    def position(self, index: ir.Expr) -> str:
+        """A 1-based list position from an index node (or a map element holding one)."""
+        i = self.expr(index)
+        return f"{i} + 1" if index.type == "index" else f"CAST({i} AS BIGINT) + 1"
+
     def lookup(self, node: ir.Lookup) -> str:
         kind = "BIGINT" if node.type == "index" else "DOUBLE"
-        return f"{self.table(node.table, kind)}[{self.expr(node.index)} + 1]"
+        return f"{self.table(node.table, kind)}[{self.position(node.index)}]"
+
+    def at(self, node: ir.At) -> str:
+        return f"{self.expr(node.vec)}[{self.position(node.index)}]"
+
+    def k_smallest(self, node: ir.KSmallest) -> str:
+        """Positions sorted by (value, position): DuckDB sorts structs field by field."""
+        v = self.expr(node.vec)
+        pairs = (f"list_transform(range(1, {node.vec.width + 1}), "
+                 f"lambda _i: {{'v': {v}[_i], 'i': _i - 1}})")
+        kept = f"list_filter({pairs}, lambda _s: _s.v < 'inf'::DOUBLE)"
+        first = f"list_slice(list_sort({kept}), 1, {node.k})"
+        return f"list_resize(list_transform({first}, lambda _s: _s.i), {node.k}, {node.fill})"
 
     def pack(self, node: ir.Pack) -> str:
         return "[" + self.join(node.items) + "]"
@@ -433,7 +451,7 @@ def macro(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[st
         last = f"_l{lv}"
     value = result(p)  # printed before the tables: printing is what registers them
     tables = {name: t for f in walks for name, t in f.tables.items()}
-    tables.update({name: _list(values, kind) for (values, kind), name in p.tables.items()})
+    tables.update({name: _list(values, kind) for (_, kind), (name, values) in p.tables.items()})
     head = []
     if tables:  # cast from a VALUES row, not folded into (and copied through) the plan
         casts = ", ".join(f"CAST(string_split({name}, ',') AS {kind}[]) AS {name}"

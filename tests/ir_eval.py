@@ -93,6 +93,8 @@ class Evaluator:
                     x = xs[n.feature[i]]
                     if np.isnan(x):
                         i = n.left[i] if n.missing_left[i] else n.right[i]
+                    elif n.categories is not None and n.categories[i] is not None:
+                        i = n.left[i] if x in n.categories[i] else n.right[i]
                     else:
                         i = n.left[i] if x <= n.bound[i] else n.right[i]
                 return [F(v) for v in n.values[i]]
@@ -100,7 +102,7 @@ class Evaluator:
                 side = "right" if n.right else "left"
                 return int(np.searchsorted(np.array(n.edges, dtype=F), self(n.a), side=side))
             if isinstance(n, ir.Lookup):
-                v = n.table[self(n.index)]
+                v = n.table[int(self(n.index))]
                 return v if n.type == "index" else F(v)
             if isinstance(n, ir.Pack):
                 return [self(i) for i in n.items]
@@ -119,6 +121,12 @@ class Evaluator:
                     finally:
                         self.elements = outer
                 return out
+            if isinstance(n, ir.KSmallest):
+                v = self(n.vec)
+                order = sorted((i for i in range(len(v)) if v[i] < np.inf), key=lambda i: v[i])
+                return (order + [n.fill] * n.k)[:n.k]
+            if isinstance(n, ir.At):
+                return self(n.vec)[int(self(n.index))]
             if isinstance(n, ir.Reduce):
                 v = np.array(self(n.vec), dtype=F)
                 if n.op == "sum":

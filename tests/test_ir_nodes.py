@@ -81,6 +81,10 @@ def vectors(draw) -> tuple[list[ir.Expr], ir.Expr]:
     out += [ir.Reduce(op, mapped) for op in ("sum", "max", "min")]
     out += [ir.Lookup(ir.Reduce(op, mv), tuple(float(i) for i in range(m)))
             for op in ("argmax", "argmin")]
+    ks = ir.KSmallest(mv, draw(st.integers(1, m + 1)), draw(st.integers(0, m - 1)))
+    out += [ir.Lookup(ir.Item(ks, j), tuple(float(i) for i in range(m))) for j in range(ks.k)]
+    out += [ir.Item(ir.Map(ir.At(mv, ir.Var(0)), (ks,)), j) for j in range(ks.k)]
+    out += [ir.Item(ir.Map(ir.Lookup(ir.Var(0), weights), (ks,)), j) for j in range(ks.k)]
     label = ir.Reduce(draw(st.sampled_from(["argmax", "argmin"])), mapped)
     if draw(st.booleans()):  # a class numbering mapped to another
         label = ir.Lookup(label, tuple(draw(st.permutations(range(m)))))
@@ -88,10 +92,45 @@ def vectors(draw) -> tuple[list[ir.Expr], ir.Expr]:
 
 
 @st.composite
+def trees(draw, inputs: tuple[ir.Expr, ...]) -> ir.Tree:
+    """A random tree whose splits are numeric or category sets (small integers)."""
+    n_splits = draw(st.integers(1, 6))
+    left, right, feature, bound, missing, cats = [], [], [], [], [], []
+    leaves: list[int] = [0]  # nodes still to decide, grown breadth first
+    n = 1
+    for _ in range(n_splits):
+        i = leaves.pop(0)
+        while len(left) <= i:
+            left.append(-1), right.append(-1), feature.append(0), bound.append(0.0)
+            missing.append(False), cats.append(None)
+        left[i], right[i] = n, n + 1
+        leaves += [n, n + 1]
+        n += 2
+        feature[i] = draw(st.integers(0, len(inputs) - 1))
+        missing[i] = draw(st.booleans())
+        if draw(st.booleans()):
+            cats[i] = tuple(sorted(draw(st.sets(st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0]),
+                                                min_size=1, max_size=3))))
+        else:
+            bound[i] = draw(constants)
+    while len(left) < n:
+        left.append(-1), right.append(-1), feature.append(0), bound.append(0.0)
+        missing.append(False), cats.append(None)
+    values = tuple(() if left[i] != -1 else (draw(constants), draw(constants))
+                   for i in range(n))
+    return ir.Tree(inputs, tuple(feature), tuple(bound), tuple(missing), tuple(left),
+                   tuple(right), values, tuple(cats))
+
+
+@st.composite
 def programs(draw) -> ir.Program:
     values, label = draw(vectors())
     values = draw(scalars()) + values
-    classes = tuple(f"c{k}" for k in range(len(values[-1].table)))
+    inputs = (feature(0), ir.Func("floor", feature(1)), feature(2))
+    forest = [draw(trees(inputs)) for _ in range(draw(st.integers(1, 3)))]
+    values += [ir.Item(t, k) for t in forest for k in range(2)]
+    classes = tuple(f"c{k}" for k in range(label.vec.width if isinstance(label, ir.Reduce)
+                                            else len(label.table)))
     return ir.Program(features=FEATURES, task="classification", classes=classes, outputs={
         "predict": ir.Output("predict", "label", (label,)),
         "decision_function": ir.Output("decision_function", "vector", tuple(values)),

@@ -47,6 +47,7 @@ from ..ir import (
 )
 from ..registry import CompileError, Context, Frame, Head, UnsupportedError, rule
 from .common import as_label, check_numbers, expit, softmax
+from .compose import lower_transform
 from .trees import lower_tree
 
 
@@ -171,40 +172,63 @@ def gradient_boosting_regressor(est, frame: Frame, ctx: Context) -> Head:
 
 def _hgb_tree(predictor: object, inputs: tuple[Expr, ...], where: str) -> Tree:
     """One TreePredictor's nodes as an IR Tree: `x <= num_threshold` (float64, exact), NaN
-    by missing_go_to_left, node 0 the root."""
+    by missing_go_to_left, node 0 the root. A categorical split (`_predictor.pyx`
+    `_predict_one_from_raw_data`) sends a category code left when its bit is set in the
+    node's `raw_left_cat_bitsets` row; the codes come from the model's OrdinalEncoder,
+    which makes an unknown category NaN, so it goes the missing way, as sklearn's
+    known-categories test sends it."""
     nodes = predictor.nodes
     split = [not bool(v) for v in nodes["is_leaf"]]
-    if any(bool(c) and s for c, s in zip(nodes["is_categorical"], split)):
-        raise UnsupportedError(f"{where}: a HistGradientBoosting tree splits on a categorical "
-                               "feature (a bitset split), which scorec cannot compile; "
-                               "one-hot encode the categories instead")
+    categorical = [bool(c) and s for c, s in zip(nodes["is_categorical"], split)]
     thresholds = [float(t) for t in nodes["num_threshold"]]
-    if any(s and t != t for t, s in zip(thresholds, split)):
+    if any(s and not c and t != t for t, s, c in zip(thresholds, split, categorical)):
         raise CompileError(f"{where}: a tree split has a NaN threshold")
     n = len(nodes)
     for s, lo, hi in zip(split, nodes["left"], nodes["right"]):
         if s and not (0 < int(lo) < n and 0 < int(hi) < n):
             raise CompileError(f"{where}: a tree node points outside the tree")
+    sets: list[tuple[float, ...] | None] = [None] * n
+    for i in np.flatnonzero(categorical):
+        bits = np.asarray(predictor.raw_left_cat_bitsets[nodes["bitset_idx"][i]], np.uint32)
+        sets[i] = tuple(float(32 * w + b) for w in range(len(bits)) for b in range(32)
+                        if (int(bits[w]) >> b) & 1)
     return Tree(
         inputs=inputs,
         feature=tuple(int(f) if s else 0 for f, s in zip(nodes["feature_idx"], split)),
-        bound=tuple(t if s else 0.0 for t, s in zip(thresholds, split)),
+        bound=tuple(t if s and not c else 0.0 for t, s, c in zip(thresholds, split,
+                                                                   categorical)),
         missing_left=tuple(bool(m) and s for m, s in zip(nodes["missing_go_to_left"], split)),
         left=tuple(int(v) if s else -1 for v, s in zip(nodes["left"], split)),
         right=tuple(int(v) if s else -1 for v, s in zip(nodes["right"], split)),
         values=tuple(() if s else (float(v),) for v, s in zip(nodes["value"], split)),
+        categories=tuple(sets) if any(categorical) else None,
     )
+
+
+def _hgb_preprocessed(est: object, frame: Frame, ctx: Context) -> Frame:
+    """With categorical features, HGB first runs its own ColumnTransformer
+    (`_preprocess_X`): an OrdinalEncoder (unknown and missing categories -> NaN) on the
+    categorical columns, placed first, and `check_array(dtype=float64,
+    ensure_all_finite=False)` on the others."""
+    pre = est._preprocessor
+    columns: list[Expr] = []
+    for name, trans, _ in pre.transformers_:
+        indices = list(pre._transformer_to_input_indices.get(name, []))
+        if not indices or (isinstance(trans, str) and trans == "drop"):
+            continue
+        sub = Frame([frame.columns[i] for i in indices], frame.sparse)
+        if name == "numerical":
+            check_numbers(ctx, sub.columns, allow_nan=True, dtype=None, who=type(est).__name__)
+            columns += sub.columns
+        else:
+            columns += lower_transform(trans, sub, ctx, f"{name} (categorical_features)").columns
+    return Frame(columns, False)
 
 
 def _hgb_raws(est: object, frame: Frame, ctx: Context) -> list[Expr]:
     who = type(est).__name__
-    if getattr(est, "_preprocessor", None) is not None or (
-            getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_)):
-        raise UnsupportedError(
-            f"{ctx.where()}: {who} with categorical features (categorical_features=...) is "
-            "not supported: its categorical splits are bitsets over ordinal-encoded "
-            "categories, which scorec cannot compile; one-hot encode the categories "
-            "(OneHotEncoder) and fit without categorical_features")
+    if getattr(est, "_preprocessor", None) is not None:
+        frame = _hgb_preprocessed(est, frame, ctx)
     if frame.sparse:
         raise CompileError(f"{ctx.where()}: {who} receives sparse input, which it rejects; "
                            "make the step before it output a dense array")
@@ -226,7 +250,8 @@ def _hgb_raws(est: object, frame: Frame, ctx: Context) -> list[Expr]:
 
 @rule(HistGradientBoostingClassifier, "estimator",
       notes="float64 splits, NaN routed as learned, inf scored; baseline + trees in "
-            "iteration order; categorical splits refused")
+            "iteration order; categorical features (indices, masks, names, from_dtype) split "
+            "by category sets")
 def hist_gradient_boosting_classifier(est, frame: Frame, ctx: Context) -> Head:
     raws = _hgb_raws(est, frame, ctx)
     loss = type(est._loss)
@@ -239,7 +264,7 @@ def hist_gradient_boosting_classifier(est, frame: Frame, ctx: Context) -> Head:
 
 @rule(HistGradientBoostingRegressor, "estimator",
       notes="float64 splits, NaN routed as learned, inf scored; identity link, or exp "
-            "(poisson, gamma); categorical splits refused")
+            "(poisson, gamma); categorical features split by category sets")
 def hist_gradient_boosting_regressor(est, frame: Frame, ctx: Context) -> Head:
     (raw,) = _hgb_raws(est, frame, ctx)
     link = type(est._loss.link)
