@@ -64,6 +64,10 @@ def compile_program(program: Program, name: str, model_sha256: str, sklearn_vers
         "model_sha256": model_sha256,
         "task": program.task,
         "classes": list(program.classes),
+        # values predict returns per row: several for multi-output regression and
+        # multilabel classification (a list of 0/1 per label in `classes`)
+        "n_outputs": len(program.outputs["predict"].values) if "predict" in program.outputs
+        else 1,
         "outputs": [o for o in ("predict", "predict_proba", "decision_function",
                                 "score_samples") if o in program.outputs],
         "features": [

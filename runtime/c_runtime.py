@@ -73,7 +73,8 @@ class CScorer:
         header = (Path(outdir) / f"{name}.h").read_text(encoding="utf-8")
         defines = dict(re.findall(rf"^#define {name}_(\w+) \(?(-?\d+)\)?", header, re.M))
         self.widths = {"predict_proba": int(defines.get("N_CLASSES", 0)),
-                       "decision_function": int(defines.get("N_DECISION", 0))}
+                       "decision_function": int(defines.get("N_DECISION", 0)),
+                       "predict": int(defines.get("N_OUTPUTS", 0))}
         self.reasons = {int(v): k[2:] for k, v in defines.items() if k.startswith("E_")}
         self.kinds = [f["kind"] for f in manifest["features"]]
         fields = [(f["c_name"], ctypes.c_double if f["kind"] == "number" else ctypes.c_char_p)
@@ -139,6 +140,8 @@ class CScorer:
         for code, vals in zip(codes.tolist(), out.tolist()):
             if code:
                 results.append(Refused(self.reasons.get(code, str(code))))
+            elif output == "predict" and width > 1:  # multi-output: the values themselves
+                results.append(vals)
             elif output == "predict":
                 results.append(self._label(vals[0]))
             else:

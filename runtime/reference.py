@@ -47,6 +47,8 @@ def _results(output: str, values: object) -> list[object]:
     arr = np.asarray(values)
     if output == "predict" and arr.dtype.kind in "OUSb":
         return [_plain(v) for v in arr.tolist()] if arr.dtype.kind != "O" else list(arr)
+    if output == "predict" and arr.ndim == 2:  # multi-output: one list per row
+        return [[_plain(v) for v in row] for row in arr]
     if output == "predict":
         return [_plain(v) for v in arr]
     if arr.ndim == 1:

@@ -96,6 +96,9 @@ class SqlScorer:
         """Labels as the manifest's class values; numbers as float."""
         if isinstance(value, Refused):
             return value
+        if output == "predict" and isinstance(value, list):  # multi-output: the values
+            labels = self.manifest["task"] != "regression"
+            return [int(v) if labels else float(v) for v in value]
         if output == "predict" and self.manifest["task"] != "regression":
             classes = self.manifest["classes"]
             return type(classes[0])(value) if classes else value

@@ -453,7 +453,8 @@ class _Printer(Printer):
             lines.extend(f"    out[{k}] = {v};" for k, v in enumerate(values))
         lines.append("    return 0;")
         if program.checks:
-            fill = "NAN" if out.shape != "label" else "0" if program.task == "anomaly" else "-1"
+            labels = out.shape == "label" or all(v.type == "index" for v in out.values)
+            fill = "NAN" if not labels else "0" if program.task == "anomaly" else "-1"
             lines.append("refused:")
             if width is None:
                 lines.append(f"    *out = {fill};")
@@ -711,6 +712,9 @@ def _out_param(out: ir.Output, p: str) -> tuple[str, str | None]:
     """(the C type of `out`, the name of its width macro or None for a single value)."""
     if out.name == "decision_function":
         return "double", f"{p}_N_DECISION"
+    if out.shape == "vector" and out.name == "predict":  # several outputs (multi-output)
+        labels = all(v.type == "index" for v in out.values)
+        return ("int" if labels else "double"), f"{p}_N_OUTPUTS"
     if out.shape == "vector":
         return "double", f"{p}_N_CLASSES" if out.name == "predict_proba" else \
             f"{p}_N_{out.name.upper()}"

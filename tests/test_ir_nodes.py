@@ -163,3 +163,31 @@ def _trig_far_out(program: ir.Program, output: str, i: int, row: list) -> bool:
         x = row[node.a.index]
         return x is not None and abs(x) > 1e8 and math.isfinite(x)
     return False
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_multi_output_predict(target: str, task: str) -> None:
+    """predict returns a list where the model has several outputs: floats (multi-output
+    regression) or 0/1 per label (multilabel classification)."""
+    x = ir.Pack(tuple(feature(k) for k in range(N)))
+    mv = ir.MatVec(x, ((1.0, -2.0, 0.5), (0.25, 3.0, -1.0)), bias=(0.5, -0.5))
+    if task == "regression":
+        values = (ir.Item(mv, 0), ir.Item(mv, 1))
+        classes = ()
+    else:
+        values = (ir.BoolIndex(ir.Compare(">", ir.Item(mv, 0), 0.0)),
+                  ir.BoolIndex(ir.Compare(">", ir.Item(mv, 1), 0.5)))
+        classes = (0, 1)
+    program = ir.Program(features=FEATURES, task=task, classes=classes,
+                         outputs={"predict": ir.Output("predict", "vector", values)})
+    rows = [[a, b, c] for a in NICE[:4] for b in (-1.0, 3.0) for c in (0.0, 2.0, math.nan)]
+    with tempfile.TemporaryDirectory() as tmp:
+        scorer, manifest = build_scorer(program, target, Path(tmp))
+        got = scorer.score("predict", rows)
+    assert manifest["n_outputs"] == 2
+    for row, g in zip(rows, got):
+        want = evaluate(program, "predict", row)
+        assert isinstance(g, list) and same(want, g), (row, g, want)
+        if task == "classification":
+            assert all(type(v) is int for v in g)
