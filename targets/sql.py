@@ -32,6 +32,7 @@ runtime) find such rows with it first.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -50,8 +51,6 @@ SUM_NEST_MAX = 100
 CASE_MAX_NODES_PER_LEVEL = 12
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# numpy's function name -> DuckDB's, where they differ (see `_Printer.func` for the rest)
-_SQL_FUNCS = {"log": "ln", "arctan": "atan", "arcsinh": "asinh"}
 
 
 def number(v: float) -> str:
@@ -100,82 +99,216 @@ def _label_list(classes: tuple) -> str:
     raise TypeError(f"sql target: class labels mix types {sorted(k.__name__ for k in kinds)}")
 
 
-class _Printer(Printer):
-    """Prints IR nodes; `names` maps bound nodes (and features) to their let references."""
+class SqlPrinter(Printer):
+    """Prints IR nodes as SQL expressions: the one SQL emitter. Node printers are written
+    against the spelling hooks below (lists, lambdas, structs, casts, errors), which
+    spell DuckDB; a dialect (targets/spark.py) overrides the hooks and the few node
+    printers where its engine's semantics differ. `names` maps bound nodes (and
+    features) to their let references."""
 
     target, NULL, OR = "sql", "{} IS NULL", " OR "
     number, string = staticmethod(number), staticmethod(text)
+    # SQL types of the IR's value types, and of constant tables
+    TYPES = {"number": "DOUBLE", "index": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN"}
     # DuckDB: exp(1000) = inf, exp(nan) = nan; greatest() is NaN if any term is, as numpy
     TEMPLATES = {**Printer.TEMPLATES, ir.Not: "(NOT {a})", ir.Max: "greatest({terms})",
                  ir.Select: "CASE WHEN {cond} THEN {then} ELSE {other} END"}
+    # numpy's function name -> the engine's, where they differ (see `func` for the rest)
+    FUNCS = {"log": "ln", "arctan": "atan", "arcsinh": "asinh"}
 
     def __init__(self, names: dict[int, str] | None = None,
                  forests: dict[int, _Forest] | None = None):
         super().__init__(names)
         self.forests = {} if forests is None else forests  # walked trees, by id
-        self.tables: dict[tuple, str] = {}  # (values, SQL type) -> constant list name
+        self.tables: dict[tuple, tuple[str, tuple]] = {}  # constant lists, see `table`
 
-    def table(self, values: tuple, kind: str = "DOUBLE") -> str:
+    # ---- spelling: what a dialect overrides ------------------------------------------
+
+    def lam(self, params: list[str], body: str) -> str:
+        return f"lambda {', '.join(params)}: {body}"
+
+    def list_of(self, items: list[str]) -> str:
+        return "[" + ", ".join(items) + "]"
+
+    def elem(self, lst: str, pos: str) -> str:
+        """The element at 1-based position `pos`."""
+        return f"{lst}[{pos}]"
+
+    def positions(self, lo: str, hi: str) -> str:
+        """The integers lo <= k < hi (none when hi <= lo)."""
+        return f"range({lo}, {hi})"
+
+    def transform(self, lst: str, var: str, body: str) -> str:
+        return f"list_transform({lst}, {self.lam([var], body)})"
+
+    def fold(self, lst: str, acc: str, var: str, body: str, init: str) -> str:
+        """A strict left fold from `init` over the list."""
+        return f"list_reduce({lst}, {self.lam([acc, var], body)}, {init})"
+
+    def keep(self, lst: str, var: str, cond: str) -> str:
+        return f"list_filter({lst}, {self.lam([var], cond)})"
+
+    def length(self, lst: str) -> str:
+        return f"len({lst})"
+
+    def ascending(self, lst: str) -> str:
+        """The list sorted ascending (structs field by field)."""
+        return f"list_sort({lst})"
+
+    def first(self, lst: str, n: int) -> str:
+        return f"list_slice({lst}, 1, {n})"
+
+    def rest(self, lst: str, width: int) -> str:
+        """The list without its first element (its width is known)."""
+        return f"list_slice({lst}, 2, {width})"
+
+    def pad(self, lst: str, n: int, fill: int) -> str:
+        return f"list_resize({lst}, {n}, {fill})"
+
+    def find(self, lst: str, value: str) -> str:
+        """The 1-based position of the first element equal to `value` (NaN = NaN)."""
+        return f"list_position({lst}, {value})"
+
+    def list_max(self, lst: str) -> str:
+        return f"list_max({lst})"
+
+    def list_min(self, lst: str) -> str:
+        return f"list_min({lst})"
+
+    def any_of(self, lst: str, var: str, cond: str) -> str:
+        return f"list_bool_or({self.transform(lst, var, cond)})"
+
+    def struct(self, fields: dict[str, str]) -> str:
+        return "{" + ", ".join(f"'{k}': {v}" for k, v in fields.items()) + "}"
+
+    def cast(self, x: str, kind: str) -> str:
+        return f"CAST({x} AS {self.TYPES[kind]})"
+
+    def from_bool(self, cond: str) -> str:
+        """1 for true, 0 for false, as an index."""
+        return f"({cond})::BIGINT"
+
+    def raise_(self, message: str) -> str:
+        return f"error({message})"
+
+    def split_list(self, literal: str, kind: str) -> str:
+        """A constant list cast from a string literal of comma-separated values."""
+        return f"CAST(string_split({literal}, ',') AS {self.TYPES[kind]}[])"
+
+    def labels(self, classes: tuple) -> str:
+        """The class labels as a list of their natural type."""
+        return _label_list(classes)
+
+    # ---- statements: how the dialect defines a function ------------------------------
+
+    ident, comment = staticmethod(ident), staticmethod(comment)
+
+    def input(self, param: str, kind: str) -> str:
+        """A parameter as the function reads it: a missing number (NULL) is NaN."""
+        if kind == "string":
+            return self.cast(param, "string")
+        return f"coalesce({self.cast(param, 'number')}, {self.number(math.nan)})"
+
+    def inputs_cte(self, inputs: dict[str, str], tables: bool) -> str:
+        """`_l0`, the inputs as columns (from VALUES, where no name but the caller's can be
+        in scope), joined to the constant tables `_f` if any."""
+        values = ", ".join(inputs.values()) or "0"
+        names = ", ".join(inputs) or "_"
+        return (f"_l0 AS (SELECT * FROM (VALUES ({values})) _({names})"
+                f"{', _f' if tables else ''})")
+
+    def definition(self, fname: str, params: list[tuple[str, str]], returns: str,
+                   body: str) -> str:
+        """The statement defining scoring function `fname` as the query `body`."""
+        return (f"CREATE OR REPLACE MACRO {fname}({', '.join(p for p, _ in params)}) AS (\n"
+                f"{body});\n")
+
+    @classmethod
+    def returns(cls, program: ir.Program, out: ir.Output) -> str:
+        """The SQL type an output's function returns."""
+        if out.shape == "label":
+            return cls.label_type(program.classes)
+        kind = "index" if out.values and all(v.type == "index" for v in out.values) \
+            else "number"
+        return cls.TYPES[kind] if out.shape == "scalar" else cls.array_of(cls.TYPES[kind])
+
+    @staticmethod
+    def array_of(kind: str) -> str:
+        return f"{kind}[]"
+
+    @classmethod
+    def label_type(cls, classes: tuple) -> str:
+        kinds = {bool if isinstance(c, bool) else type(c) for c in classes}
+        return {frozenset({str}): cls.TYPES["string"], frozenset({bool}): cls.TYPES["bool"],
+                frozenset({int}): cls.TYPES["index"]}.get(frozenset(kinds), cls.TYPES["number"])
+
+    # ---- constants ---------------------------------------------------------------------
+
+    def table(self, values: tuple, kind: str = "number") -> str:
         """A constant list, cast once per query in the `_f` CTE (see `_list`)."""
         key = (repr(tuple(values)), kind)  # repr: -0.0 and 0.0 are other tables
         return self.tables.setdefault(key, (f"_k{len(self.tables)}", tuple(values)))[0]
 
+    # ---- nodes -------------------------------------------------------------------------
+
     def func(self, node: ir.Func) -> str:
-        a = self.expr(node.a)
-        if node.fn == "log1p":  # DuckDB has no log1p: Kahan's x * ln(u) / (u - 1), u = 1 + x
-            u = f"(1e0 + {a})"
-            return (f"CASE WHEN {u} = 1e0 THEN {a} WHEN {u} = 'inf'::DOUBLE THEN {u} "
-                    f"ELSE ln({u}) * ({a} / ({u} - 1e0)) END")
-        if node.fn == "expm1":  # nor expm1: Kahan's (u - 1) * x / ln(u), u = exp(x)
-            u = f"exp({a})"
-            return (f"CASE WHEN {u} = 1e0 THEN {a} WHEN {u} - 1e0 = -1e0 THEN -1e0 "
-                    f"WHEN {u} = 'inf'::DOUBLE THEN {u} ELSE ({u} - 1e0) * ({a} / ln({u})) END")
-        if node.fn == "sign":  # DuckDB's sign(NaN) is 0
-            return (f"CASE WHEN isnan({a}) THEN {a} WHEN {a} > 0e0 THEN 1e0 "
-                    f"WHEN {a} < 0e0 THEN -1e0 ELSE {a} END")
-        if node.fn == "rint":
+        a, fn = self.expr(node.a), node.fn
+        if fn == "log1p":  # DuckDB has no log1p: Kahan's x * ln(u) / (u - 1), u = 1 + x
+            u, one, inf = f"({self.number(1.0)} + {a})", self.number(1.0), self.number(math.inf)
+            return (f"CASE WHEN {u} = {one} THEN {a} WHEN {u} = {inf} THEN {u} "
+                    f"ELSE ln({u}) * ({a} / ({u} - {one})) END")
+        if fn == "expm1":  # nor expm1: Kahan's (u - 1) * x / ln(u), u = exp(x)
+            u, one, inf = f"exp({a})", self.number(1.0), self.number(math.inf)
+            return (f"CASE WHEN {u} = {one} THEN {a} WHEN {u} - {one} = {self.number(-1.0)} "
+                    f"THEN {self.number(-1.0)} WHEN {u} = {inf} THEN {u} "
+                    f"ELSE ({u} - {one}) * ({a} / ln({u})) END")
+        if fn == "sign":  # DuckDB's sign(NaN) is 0
+            return (f"CASE WHEN isnan({a}) THEN {a} WHEN {a} > {self.number(0.0)} "
+                    f"THEN {self.number(1.0)} WHEN {a} < {self.number(0.0)} "
+                    f"THEN {self.number(-1.0)} ELSE {a} END")
+        if fn == "rint":
             return f"round_even({a}, 0)"
-        if node.fn == "exp2":
-            return f"pow(2e0, {a})"
-        return f"{_SQL_FUNCS.get(node.fn, node.fn)}({a})"
+        if fn == "exp2":
+            return f"pow({self.number(2.0)}, {a})"
+        return f"{self.FUNCS.get(fn, fn)}({a})"
 
     def bucket(self, node: ir.Bucket) -> str:
-        """Counted, not searched: DuckDB orders NaN above every edge, as numpy does."""
+        """Counted, not searched: the engine orders NaN above every edge, as numpy does."""
         op = "<=" if node.right else "<"
-        return (f"len(list_filter({self.table(node.edges)}, "
-                f"lambda _e: _e {op} {self.expr(node.a)}))")
+        kept = self.keep(self.table(node.edges), "_e", f"_e {op} {self.expr(node.a)}")
+        return self.length(kept)
 
     def position(self, index: ir.Expr) -> str:
         """A 1-based list position from an index node (or a map element holding one)."""
         i = self.expr(index)
-        return f"{i} + 1" if index.type == "index" else f"CAST({i} AS BIGINT) + 1"
+        return f"{i} + 1" if index.type == "index" else f"{self.cast(i, 'index')} + 1"
 
     def lookup(self, node: ir.Lookup) -> str:
-        kind = "BIGINT" if node.type == "index" else "DOUBLE"
-        return f"{self.table(node.table, kind)}[{self.position(node.index)}]"
+        kind = "index" if node.type == "index" else "number"
+        return self.elem(self.table(node.table, kind), self.position(node.index))
 
     def at(self, node: ir.At) -> str:
-        return f"{self.expr(node.vec)}[{self.position(node.index)}]"
+        return self.elem(self.expr(node.vec), self.position(node.index))
 
     def k_smallest(self, node: ir.KSmallest) -> str:
-        """Positions sorted by (value, position): DuckDB sorts structs field by field."""
+        """Positions sorted by (value, position): structs sort field by field."""
         v = self.expr(node.vec)
-        pairs = (f"list_transform(range(1, {node.vec.width + 1}), "
-                 f"lambda _i: {{'v': {v}[_i], 'i': _i - 1}})")
-        kept = f"list_filter({pairs}, lambda _s: _s.v < 'inf'::DOUBLE)"
-        first = f"list_slice(list_sort({kept}), 1, {node.k})"
-        return f"list_resize(list_transform({first}, lambda _s: _s.i), {node.k}, {node.fill})"
+        pairs = self.transform(self.positions("1", str(node.vec.width + 1)), "_i",
+                               self.struct({"v": self.elem(v, "_i"), "i": "_i - 1"}))
+        kept = self.keep(pairs, "_s", f"_s.v < {self.number(math.inf)}")
+        first = self.first(self.ascending(kept), node.k)
+        return self.pad(self.transform(first, "_s", "_s.i"), node.k, node.fill)
 
     def pack(self, node: ir.Pack) -> str:
-        return "[" + self.join(node.items) + "]"
+        return self.list_of([self.expr(i) for i in node.items])
 
     def map(self, node: ir.Map) -> str:
         ops = [self.table(o) if isinstance(o, tuple) else self.expr(o) for o in node.operands]
-        body = self.map_body(node, [f"{o}[_i]" for o in ops])
-        return f"list_transform(range(1, {node.width + 1}), lambda _i: {body})"
+        body = self.map_body(node, [self.elem(o, "_i") for o in ops])
+        return self.transform(self.positions("1", str(node.width + 1)), "_i", body)
 
     def mat_vec(self, node: ir.MatVec) -> str:
-        """Per output, the terms as a list folded left to right (`list_reduce`)."""
+        """Per output, the first term then the others folded left to right."""
         x = self.expr(node.x)
 
         def term(a: str, w: str) -> str:
@@ -186,47 +319,55 @@ class _Printer(Printer):
         if node.support is None:
             n = len(node.matrix[0])
             w = self.table(tuple(v for row in node.matrix for v in row))
-            terms = (f"list_transform(range(1, {n + 1}), lambda _j: "
-                     f"{term(f'{x}[_j]', f'{w}[(_i - 1) * {n} + _j]')})")
+
+            def at(j: str) -> str:
+                return term(self.elem(x, j), self.elem(w, f"(_i - 1) * {n} + {j}"))
+
+            init, rest = at("1"), self.positions("2", str(n + 1))
         else:
             w = self.table(tuple(node.matrix[i][j] for i, c in enumerate(node.support)
                                  for j in c))
-            col = self.table(tuple(j + 1 for c in node.support for j in c), "BIGINT")
+            col = self.table(tuple(j + 1 for c in node.support for j in c), "index")
             starts = [1]
             for c in node.support:
                 starts.append(starts[-1] + len(c))
-            start = self.table(tuple(starts), "BIGINT")
-            terms = (f"list_transform(range({start}[_i], {start}[_i + 1]), lambda _j: "
-                     f"{term(f'{x}[{col}[_j]]', f'{w}[_j]')})")
-        value = f"list_reduce({terms}, lambda _a, _b: {fold})"
+            start = self.table(tuple(starts), "index")
+
+            def at(k: str) -> str:
+                return term(self.elem(x, self.elem(col, k)), self.elem(w, k))
+
+            begin = self.elem(start, "_i")
+            init = at(begin)
+            rest = self.positions(f"{begin} + 1", self.elem(start, "_i + 1"))
+        value = self.fold(self.transform(rest, "_j", at("_j")), "_a", "_b", fold, init)
         if node.bias is not None:
-            value = f"{value} + {self.table(node.bias)}[_i]"
-        return f"list_transform(range(1, {node.width + 1}), lambda _i: {value})"
+            value = f"{value} + {self.elem(self.table(node.bias), '_i')}"
+        return self.transform(self.positions("1", str(node.width + 1)), "_i", value)
 
     def reduce(self, node: ir.Reduce) -> str:
-        v = self.expr(node.vec)
-        nan = f"list_bool_or(list_transform({v}, lambda _e: isnan(_e)))"
+        v, w = self.expr(node.vec), node.vec.width
         if node.op == "sum":
-            return f"list_reduce({v}, lambda _a, _b: _a + _b)"
-        if node.op == "max":  # NaN is DuckDB's maximum, as numpy's max propagates it
-            return f"list_max({v})"
+            return self.fold(self.rest(v, w), "_a", "_b", "_a + _b", self.elem(v, "1"))
+        if node.op == "max":  # NaN is the engine's maximum, as numpy's max propagates it
+            return self.list_max(v)
         if node.op == "argmax":  # the first NaN, else the first maximum
-            return f"(list_position({v}, list_max({v})) - 1)"
+            return f"({self.find(v, self.list_max(v))} - 1)"
+        nan = self.any_of(v, "_e", "isnan(_e)")
         if node.op == "min":
-            return f"CASE WHEN {nan} THEN 'nan'::DOUBLE ELSE list_min({v}) END"
-        return (f"(CASE WHEN {nan} THEN list_position({v}, 'nan'::DOUBLE) "
-                f"ELSE list_position({v}, list_min({v})) END - 1)")
+            return f"CASE WHEN {nan} THEN {self.number(math.nan)} ELSE {self.list_min(v)} END"
+        return (f"(CASE WHEN {nan} THEN {self.find(v, self.number(math.nan))} "
+                f"ELSE {self.find(v, self.list_min(v))} END - 1)")
 
     def compare(self, node: ir.Compare) -> str:
         a, b = self.expr(node.a), node.bound
-        if node.op in (">", ">="):  # NaN > b holds in DuckDB; -NaN < -b does not
-            return f"((-{a}) {'<' if node.op == '>' else '<='} {number(-b)})"
-        return f"({a} {'=' if node.op == '==' else node.op} {number(b)})"
+        if node.op in (">", ">="):  # NaN > b holds in SQL engines; -NaN < -b does not
+            return f"((-{a}) {'<' if node.op == '>' else '<='} {self.number(-b)})"
+        return f"({a} {'=' if node.op == '==' else node.op} {self.number(b)})"
 
     def sum(self, node: ir.Sum) -> str:
         terms = [self.expr(t) for t in node.terms]
-        if len(terms) > SUM_NEST_MAX:  # list_reduce is the same strict left fold
-            return f"list_reduce([{', '.join(terms)}], lambda _acc, _x: _acc + _x)"
+        if len(terms) > SUM_NEST_MAX:  # a fold is the same strict left fold
+            return self.fold(self.list_of(terms[1:]), "_acc", "_x", "_acc + _x", terms[0])
         acc = terms[0]
         for t in terms[1:]:
             acc = f"({acc} + {t})"
@@ -241,20 +382,21 @@ class _Printer(Printer):
         vec = self.expr(node.vec)
         forest = self.forests.get(id(node.vec))
         if forest is not None:
-            return forest.value(vec, node.k)
+            return forest.value(self, vec, node.k)
         if isinstance(node.vec, ir.Tree):
             if node.vec.width == 1:
                 return vec  # width-1 trees return their value
-            values = (node.vec.values[i][node.k] for i in leaves(node.vec))
-            return f"[{', '.join(map(number, values))}][{vec}]"
-        return f"{vec}[{node.k + 1}]"
+            values = [self.number(node.vec.values[i][node.k]) for i in leaves(node.vec)]
+            return self.elem(self.list_of(values), vec)
+        return self.elem(vec, str(node.k + 1))
 
     def index1(self, node: ir.Expr) -> str:
-        """A 1-based index (DuckDB lists) for an IR index node."""
+        """A 1-based list position for an IR index node."""
         if id(node) not in self.names and isinstance(node, ir.Argmax):
-            # first maximum; DuckDB's NaN is the maximum and NaN = NaN, so the first NaN wins
-            terms = ", ".join(self.expr(t) for t in node.terms)
-            return f"list_transform([[{terms}]], lambda _v: list_position(_v, list_max(_v)))[1]"
+            # first maximum; NaN is the engines' maximum and NaN = NaN: the first NaN wins
+            terms = self.list_of([self.list_of([self.expr(t) for t in node.terms])])
+            return self.elem(self.transform(terms, "_v", self.find("_v", self.list_max("_v"))),
+                             "1")
         if id(node) not in self.names and isinstance(node, ir.BoolIndex):
             return f"CASE WHEN {self.expr(node.cond)} THEN 2 ELSE 1 END"
         return f"({self.expr(node)} + 1)"
@@ -264,21 +406,21 @@ class _Printer(Printer):
         if node.a.type == "string":  # NULL IN (...) is NULL: coalesce to the missing flag
             if not node.values:
                 return f"({self.NULL.format(a)})" if node.missing else "false"
-            items = ", ".join(text(v) for v in node.values)
+            items = ", ".join(self.string(v) for v in node.values)
             return f"coalesce({a} IN ({items}), {'true' if node.missing else 'false'})"
-        values = [number(v) for v in node.values]
+        values = [self.number(v) for v in node.values]
         if node.missing:
-            values.append(number(float("nan")))  # DuckDB: NaN = NaN
+            values.append(self.number(math.nan))  # NaN = NaN in SQL engines
         return f"({a} IN ({', '.join(values)}))" if values else "false"
 
     def tree(self, tree: ir.Tree) -> str:
         """A walked tree (see `_Forest`) is the number of its leaf; a small one is nested
-        CASE on `x <= bound` (DuckDB's NaN fails `<=` and goes right, as IEEE) returning its
-        value where the tree has width 1, else the number of its leaf (see `leaves`): a CASE
-        of lists costs twice a CASE of numbers."""
+        CASE on `x <= bound` (NaN fails `<=` and goes right, as IEEE) returning its value
+        where the tree has width 1, else the number of its leaf (see `leaves`): a CASE of
+        lists costs twice a CASE of numbers."""
         forest = self.forests.get(id(tree))
         if forest is not None:
-            return forest.walk(tree)
+            return forest.walk(self, tree)
         number_of = {node: i + 1 for i, node in enumerate(leaves(tree))}
         out: list[str] = []
         stack: list[int | str] = [0]
@@ -287,11 +429,11 @@ class _Printer(Printer):
             if isinstance(node, str):
                 out.append(node)
             elif tree.left[node] == -1:
-                out.append(number(tree.values[node][0]) if tree.width == 1 else
+                out.append(self.number(tree.values[node][0]) if tree.width == 1 else
                            str(number_of[node]))
             else:
-                xv, b = self.expr(tree.inputs[tree.feature[node]]), number(tree.bound[node])
-                test = f"{xv} <= {b}"
+                xv = self.expr(tree.inputs[tree.feature[node]])
+                test = f"{xv} <= {self.number(tree.bound[node])}"
                 if tree.missing_left[node]:
                     test = f"({test} OR isnan({xv}))"
                 out.append(f"CASE WHEN {test} THEN ")
@@ -316,7 +458,7 @@ def _list(values: list, kind: str) -> tuple[str, str]:
     elements: the parser reads a long list of literals at about 2 MB/s but a string at
     memory speed, `string_split(...)::DOUBLE[]` is five times faster than casting a list
     literal, and DuckDB's cast reads doubles exactly (repr round-trips)."""
-    return f"'{','.join(map(repr, values))}'", kind
+    return f"'{','.join(map(repr, values))}'", kind  # kind: "number" | "index"
 
 
 class _Forest:
@@ -381,24 +523,26 @@ class _Forest:
             for k in range(width):
                 v[k] += [values[i][k] if left[i] == -1 and k < len(values[i]) else 0
                          for i in order]
-        self.lists = {"g": _list(g, "BIGINT"), "b": _list(b, "DOUBLE"), "c": _list(c, "BIGINT")}
+        self.lists = {"g": _list(g, "index"), "b": _list(b, "number"), "c": _list(c, "index")}
         for k, column in enumerate(v):
-            self.lists[f"v{k}_"] = _list(column, "DOUBLE")
+            self.lists[f"v{k}_"] = _list(column, "number")
 
-    def row(self, p: _Printer) -> str:
+    def row(self, p: SqlPrinter) -> str:
         """The row's list `x` (see the class)."""
         xs = [p.expr(i) for i in self.inputs]
-        left = [f"CASE WHEN isnan({xs[f]}) THEN '-inf'::DOUBLE ELSE {xs[f]} END"
+        left = [f"CASE WHEN isnan({xs[f]}) THEN {p.number(-math.inf)} ELSE {xs[f]} END"
                 for f in self.nan_left]
-        return "[" + ", ".join(xs + left + ["0e0"]) + "]"
+        return p.list_of(xs + left + [p.number(0.0)])
 
-    def walk(self, tree: ir.Tree) -> str:
+    def walk(self, p: SqlPrinter, tree: ir.Tree) -> str:
         c, x, g, b = (self.name(t) for t in "cxgb")
-        return (f"list_reduce(range({self.depth[id(tree)]}), lambda _n, _i: "
-                f"{c}[_n] + ({x}[{g}[_n]] > {b}[_n])::BIGINT, {self.root[id(tree)]})")
+        step = (f"{p.elem(c, '_n')} + "
+                + p.from_bool(f"{p.elem(x, p.elem(g, '_n'))} > {p.elem(b, '_n')}"))
+        root = p.cast(str(self.root[id(tree)]), "index")
+        return p.fold(p.positions("1", str(self.depth[id(tree)] + 1)), "_n", "_i", step, root)
 
-    def value(self, leaf: str, k: int) -> str:
-        return f"{self.name(f'v{k}_')}[{leaf}]"
+    def value(self, p: SqlPrinter, leaf: str, k: int) -> str:
+        return p.elem(self.name(f"v{k}_"), leaf)
 
 
 def forests(bound: list[ir.Expr], cache: dict) -> list[_Forest]:
@@ -421,16 +565,16 @@ def forests(bound: list[ir.Expr], cache: dict) -> list[_Forest]:
     return list(groups.values())
 
 
-def macro(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[str],
-          result: Callable[[_Printer], str], cache: dict | None = None) -> str:
-    """`CREATE OR REPLACE MACRO fname(params) AS (WITH <levels> SELECT <result>);`"""
+def define(printer: type[SqlPrinter], program: ir.Program, fname: str, roots: list[ir.Expr],
+           idents: list[str], returns: str, result: Callable[[SqlPrinter], str],
+           cache: dict | None = None) -> str:
+    """One scoring function, `WITH <levels> SELECT <result>`, defined by the dialect's
+    statement (see `SqlPrinter.definition`)."""
     refs: dict[int, str] = {}
     plan = schedule(roots)
     walks = forests(plan.bound, {} if cache is None else cache)
-    p = _Printer(refs, {id(t): f for f in walks for t in f.trees})
+    p = printer(refs, {id(t): f for f in walks for t in f.trees})
     used = sorted({f.index: f for f in features_of(roots)}.values(), key=lambda f: f.index)
-    inputs = [f"CAST({ident(idents[f.index])} AS VARCHAR)" if f.kind == "string" else
-              f"coalesce(CAST({ident(idents[f.index])} AS DOUBLE), 'nan'::DOUBLE)" for f in used]
     for f in features_of(roots):
         refs[id(f)] = f"f{f.index}"
     ctes = []
@@ -442,74 +586,80 @@ def macro(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[st
             lists = ", ".join(f"{f.row(p)} AS {f.name('x')}" for f in rows)
             ctes.append(f"_r{lv} AS (SELECT *, {lists} FROM {last})")
             last = f"_r{lv}"
-        fields = []
+        fields = {}
         for i, node in enumerate(nodes):
-            fields.append(f"  'v{i}': {p.expr(node, top=True)}")
+            fields[f"v{i}"] = "\n  " + p.expr(node, top=True)
             refs[id(node)] = f"_s{lv}.v{i}"
-        ctes.append(f"_l{lv} AS (SELECT *, {{\n" + ",\n".join(fields) + f"\n}} AS _s{lv} "
-                    f"FROM {last})")
+        ctes.append(f"_l{lv} AS (SELECT *, {p.struct(fields)} AS _s{lv} FROM {last})")
         last = f"_l{lv}"
     value = result(p)  # printed before the tables: printing is what registers them
     tables = {name: t for f in walks for name, t in f.tables.items()}
     tables.update({name: _list(values, kind) for (_, kind), (name, values) in p.tables.items()})
     head = []
-    if tables:  # cast from a VALUES row, not folded into (and copied through) the plan
-        casts = ", ".join(f"CAST(string_split({name}, ',') AS {kind}[]) AS {name}"
-                          for name, (_, kind) in tables.items())
-        head.append(f"_f AS (SELECT {casts} FROM (VALUES (\n  "
-                    + ",\n  ".join(text for text, _ in tables.values())
-                    + f")) _({', '.join(tables)}))")
-    head.append(f"_l0 AS (SELECT * FROM (VALUES ({', '.join(inputs or ['0'])})) "
-                f"_({', '.join([f'f{f.index}' for f in used] or ['_'])})"
-                f"{', _f' if tables else ''})")
-    params = ", ".join(ident(i) for i in idents)
-    return (f"CREATE OR REPLACE MACRO {fname}({params}) AS (\nWITH "
-            + ",\n".join(head + ctes) + f"\nSELECT {value}\nFROM {last});\n")
+    if tables:  # cast from a one-row CTE, not folded into (and copied through) the plan
+        casts = ",\n  ".join(f"{p.split_list(text, kind)} AS {name}"
+                             for name, (text, kind) in tables.items())
+        head.append(f"_f AS (SELECT\n  {casts})")
+    inputs = {f"f{f.index}": p.input(p.ident(idents[f.index]), f.kind) for f in used}
+    head.append(p.inputs_cte(inputs, bool(tables)))
+    params = [(p.ident(i), spec.kind) for i, spec in zip(idents, program.features)]
+    body = "WITH " + ",\n".join(head + ctes) + f"\nSELECT {value}\nFROM {last}"
+    return p.definition(fname, params, returns, body)
 
 
-def _checks(program: ir.Program, p: _Printer, then: Callable[[str], str]) -> str:
-    return "".join(f"WHEN {p.expr(c.fails)} THEN {then(text(c.message))}\n  "
+def _checks(program: ir.Program, p: SqlPrinter, then: Callable[[str], str]) -> str:
+    return "".join(f"WHEN {p.expr(c.fails)} THEN {then(p.string(c.message))}\n  "
                    for c in program.checks)
 
 
-def output_macro(program: ir.Program, out: ir.Output, name: str, idents: list[str],
-                 cache: dict | None = None) -> str:
-    """The scoring macro of one output: the first failing check raises, else the value."""
+def output_function(printer: type[SqlPrinter], program: ir.Program, out: ir.Output, name: str,
+                    idents: list[str], cache: dict | None = None) -> str:
+    """The scoring function of one output: the first failing check raises, else the value."""
 
-    def result(p: _Printer) -> str:
+    def result(p: SqlPrinter) -> str:
         if out.shape == "label":
-            value = f"{_label_list(program.classes)}[{p.index1(out.values[0])}]"
+            value = p.elem(p.labels(program.classes), p.index1(out.values[0]))
         elif out.shape == "scalar":
             value = p.expr(out.values[0])
         else:
-            value = "[" + ", ".join(p.expr(v) for v in out.values) + "]"
-        checks = _checks(program, p, lambda m: f"error({m})")
+            value = p.list_of([p.expr(v) for v in out.values])
+        checks = _checks(program, p, p.raise_)
         return f"CASE {checks}ELSE {value} END" if checks else value
 
-    return macro(program, f"{name}_{out.name}", output_roots(program, out.name), idents, result,
-                 cache)
+    return define(printer, program, f"{name}_{out.name}", output_roots(program, out.name),
+                  idents, printer.returns(program, out), result, cache)
 
 
-def refusal_macro(program: ir.Program, name: str, idents: list[str]) -> str:
+def refusal_function(printer: type[SqlPrinter], program: ir.Program, name: str,
+                     idents: list[str]) -> str:
     """NAME_refusal: the message of the first failing check, or NULL."""
 
-    def result(p: _Printer) -> str:
+    def result(p: SqlPrinter) -> str:
+        none = p.cast("NULL", "string")
         checks = _checks(program, p, lambda m: m)
-        return f"CASE {checks}ELSE CAST(NULL AS VARCHAR) END" if checks else "CAST(NULL AS VARCHAR)"
+        return f"CASE {checks}ELSE {none} END" if checks else none
 
-    return macro(program, f"{name}_refusal", [c.fails for c in program.checks], idents, result)
+    return define(printer, program, f"{name}_refusal", [c.fails for c in program.checks],
+                  idents, printer.TYPES["string"], result)
+
+
+def emit_sql(printer: type[SqlPrinter], program: ir.Program, name: str, idents: list[str],
+             header: str, filename: str) -> dict[str, str]:
+    """{filename: one scoring function per output, and NAME_refusal}; `idents` are the
+    parameters, one per feature in order."""
+    if not _NAME.match(name):
+        raise ValueError(f"{printer.target} target: model name {name!r} is not an SQL "
+                         "identifier")
+    if len(idents) != len(program.features):
+        raise ValueError(f"{printer.target} target: one identifier per feature is needed")
+    parts = [printer.comment(header) + "\n"]
+    cache: dict = {}  # node tables, shared by the functions
+    for out in program.outputs.values():
+        parts.append("\n" + output_function(printer, program, out, name, idents, cache))
+    parts.append("\n" + refusal_function(printer, program, name, idents))
+    return {filename: "".join(parts)}
 
 
 def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict[str, str]:
-    """{NAME.sql: one scoring macro per output, and NAME_refusal}; `idents` are the
-    macro parameters, one per feature in order."""
-    if not _NAME.match(name):
-        raise ValueError(f"sql target: model name {name!r} is not an SQL identifier")
-    if len(idents) != len(program.features):
-        raise ValueError("sql target: one identifier per feature is needed")
-    parts = [comment(header) + "\n"]
-    cache: dict = {}  # node tables, shared by the macros
-    for out in program.outputs.values():
-        parts.append("\n" + output_macro(program, out, name, idents, cache))
-    parts.append("\n" + refusal_macro(program, name, idents))
-    return {f"{name}.sql": "".join(parts)}
+    """{NAME.sql: one DuckDB scoring macro per output, and NAME_refusal}."""
+    return emit_sql(SqlPrinter, program, name, idents, header, f"{name}.sql")
