@@ -120,7 +120,8 @@ def compare(model: object, program: Program, scorers: list[Scorer], outputs: lis
     depends on the summation order, which BLAS does not fix."""
     report = report or Report()
     report.rows += len(rows)
-    actuals = {s.target: {o: s.score(o, rows) for o in outputs} for s in scorers}
+    actuals = {s.target: s.score_many(outputs, rows) if hasattr(s, "score_many")
+               else {o: s.score(o, rows) for o in outputs} for s in scorers}
     expected = {}
     for output in outputs:
         first = next(iter(actuals.values()))[output] if actuals else []
@@ -224,7 +225,24 @@ def scorers_for(outdir: str | Path, manifest: dict) -> list[Scorer]:
         from .sql_runtime import SqlScorer
 
         found.append(SqlScorer(outdir, manifest))
+    if "spark" in files:
+        found.append(_spark_scorer(outdir, manifest))
     return found
+
+
+def _spark_scorer(outdir: str | Path, manifest: dict) -> Scorer:
+    """The Spark artifact's scorer in a local session; an error that says what is missing
+    when Spark cannot be started (an artifact that was not run is never reported equal)."""
+    try:
+        from .spark_runtime import SparkScorer, java_available
+    except ImportError:  # pragma: no cover - pyspark is an extra
+        raise RuntimeError("cannot run the Spark artifact: pyspark is not installed "
+                           "(pip install 'scorec[spark]')") from None
+    if not java_available():
+        raise RuntimeError("cannot run the Spark artifact: no Java runtime found (install "
+                           "Java 17, e.g. apt-get install openjdk-17-jre-headless, or set "
+                           "JAVA_HOME)")
+    return SparkScorer(outdir, manifest)
 
 
 def check_files(outdir: str | Path, manifest: dict) -> list[str]:

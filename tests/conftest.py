@@ -41,9 +41,25 @@ def build_scorer(program: Program, target: str, workdir: Path, name: str = "mode
         from scorec.runtime.c_runtime import CScorer
 
         return CScorer(workdir, manifest), manifest
+    if target == "spark":
+        from scorec.runtime.spark_runtime import SparkScorer
+
+        return SparkScorer(workdir, manifest, spark_session()), manifest
     from scorec.runtime.sql_runtime import SqlScorer
 
     return SqlScorer(workdir, manifest), manifest
+
+
+_SPARK: list = []
+
+
+def spark_session():
+    """One local Spark session for the whole test run (starting one takes seconds)."""
+    if not _SPARK:
+        from scorec.runtime.spark_runtime import local_session
+
+        _SPARK.append(local_session())
+    return _SPARK[0]
 
 
 def rows_for(program: Program, max_rows: int = 25) -> st.SearchStrategy:

@@ -41,10 +41,12 @@ def test_compile_writes_every_file_and_the_manifest(model_file, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["name"] == "loan_model"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["loan_model.py", "loan_model.h", "loan_model.c", "loan_model.sql", "manifest.json"])
+        ["loan_model.py", "loan_model.h", "loan_model.c", "loan_model.sql",
+         "loan_model.spark.sql", "manifest.json"])
     assert manifest["files"] == {"python": ["loan_model.py"],
                                  "c": ["loan_model.h", "loan_model.c"],
-                                 "sql": ["loan_model.sql"]}
+                                 "sql": ["loan_model.sql"],
+                                 "spark": ["loan_model.spark.sql"]}
     assert manifest["model_sha256"] == sha256_file(model_file)
     assert manifest["task"] == "classification"
     assert manifest["classes"] == ["approve", "decline"]

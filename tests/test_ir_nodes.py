@@ -137,7 +137,7 @@ def programs(draw) -> ir.Program:
     })
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", TARGETS + ("spark",))
 @given(program=programs(), rows=st.lists(st.lists(numbers, min_size=N, max_size=N),
                                          min_size=1, max_size=20))
 def test_nodes_mean_the_same_in_every_target(target: str, program: ir.Program,
@@ -147,6 +147,8 @@ def test_nodes_mean_the_same_in_every_target(target: str, program: ir.Program,
         for output in ("decision_function", "predict"):
             got = scorer.score(output, rows)
             for row, g in zip(rows, got):
+                if target == "sql" and any(_negative_zero(v) for v in row):
+                    continue  # DuckDB merges -0.0 with 0.0 (README: signed zeros)
                 want = evaluate(program, output, row)
                 if output == "predict":
                     assert g == want, (row, g, want)
@@ -154,6 +156,10 @@ def test_nodes_mean_the_same_in_every_target(target: str, program: ir.Program,
                 bad = [(i, w, a) for i, (w, a) in enumerate(zip(want, g))
                        if not same(w, a) and not _trig_far_out(program, output, i, row)]
                 assert not bad, (target, row, bad)
+
+
+def _negative_zero(v: object) -> bool:
+    return isinstance(v, float) and v == 0.0 and math.copysign(1.0, v) < 0
 
 
 def _trig_far_out(program: ir.Program, output: str, i: int, row: list) -> bool:
