@@ -482,6 +482,7 @@ class Refusal(Enum):
     MISSING_VALUE = -2
     INFINITE_VALUE = -3
     NEGATIVE_VALUE = -4
+    OUT_OF_RANGE = -5  # a value beyond what the step was fitted for (spline knots)
 
     @property
     def code_name(self) -> str:

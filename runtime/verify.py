@@ -31,7 +31,9 @@ def refusal_kind(reason: str) -> str:
         return "UNKNOWN_CATEGORY"
     if "infinity" in text or "infinite" in text or "too large" in text:
         return "INFINITE_VALUE"
-    if "negative" in text:
+    if "beyond the limits" in text or "out of bounds" in text or "out_of_range" in text:
+        return "OUT_OF_RANGE"
+    if "negative" in text or "strictly positive" in text:
         return "NEGATIVE_VALUE"
     if "nan" in text or "missing" in text:
         return "MISSING_VALUE"
