@@ -18,7 +18,7 @@ from .names import c_names, model_name, sql_names
 from .passes import numeric_splits, prune_checks
 from .registry import CompileError
 
-TARGETS = ("python", "c", "sql", "spark")
+TARGETS = ("python", "c", "sql", "spark", "postgres")
 
 
 def scorec_version() -> str:
@@ -50,7 +50,7 @@ def compile_program(program: Program, name: str, model_sha256: str, sklearn_vers
               "Do not edit: recompile the model instead.")
     files: dict[str, str] = {}
     listing: dict[str, list[str]] = {}
-    idents = {"python": names, "c": cn, "sql": sn, "spark": sn}
+    idents = {"python": names, "c": cn, "sql": sn, "spark": sn, "postgres": sn}
     for target in TARGETS:
         if target not in targets:
             continue

@@ -263,7 +263,7 @@ class SqlPrinter(Printer):
                     f"THEN {self.number(-1.0)} WHEN {u} = {inf} THEN {u} "
                     f"ELSE ({u} - {one}) * ({a} / ln({u})) END")
         if fn == "sign":  # DuckDB's sign(NaN) is 0
-            return (f"CASE WHEN isnan({a}) THEN {a} WHEN {a} > {self.number(0.0)} "
+            return (f"CASE WHEN {self.NAN.format(a)} THEN {a} WHEN {a} > {self.number(0.0)} "
                     f"THEN {self.number(1.0)} WHEN {a} < {self.number(0.0)} "
                     f"THEN {self.number(-1.0)} ELSE {a} END")
         if fn == "rint":
@@ -352,7 +352,7 @@ class SqlPrinter(Printer):
             return self.list_max(v)
         if node.op == "argmax":  # the first NaN, else the first maximum
             return f"({self.find(v, self.list_max(v))} - 1)"
-        nan = self.any_of(v, "_e", "isnan(_e)")
+        nan = self.any_of(v, "_e", self.NAN.format("_e"))
         if node.op == "min":
             return f"CASE WHEN {nan} THEN {self.number(math.nan)} ELSE {self.list_min(v)} END"
         return (f"(CASE WHEN {nan} THEN {self.find(v, self.number(math.nan))} "
@@ -435,7 +435,7 @@ class SqlPrinter(Printer):
                 xv = self.expr(tree.inputs[tree.feature[node]])
                 test = f"{xv} <= {self.number(tree.bound[node])}"
                 if tree.missing_left[node]:
-                    test = f"({test} OR isnan({xv}))"
+                    test = f"({test} OR {self.NAN.format(xv)})"
                 out.append(f"CASE WHEN {test} THEN ")
                 stack += [" END", tree.right[node], " ELSE ", tree.left[node]]
         return "".join(out)
@@ -530,7 +530,7 @@ class _Forest:
     def row(self, p: SqlPrinter) -> str:
         """The row's list `x` (see the class)."""
         xs = [p.expr(i) for i in self.inputs]
-        left = [f"CASE WHEN isnan({xs[f]}) THEN {p.number(-math.inf)} ELSE {xs[f]} END"
+        left = [f"CASE WHEN {p.NAN.format(xs[f])} THEN {p.number(-math.inf)} ELSE {xs[f]} END"
                 for f in self.nan_left]
         return p.list_of(xs + left + [p.number(0.0)])
 

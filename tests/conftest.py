@@ -45,12 +45,33 @@ def build_scorer(program: Program, target: str, workdir: Path, name: str = "mode
         from scorec.runtime.spark_runtime import SparkScorer
 
         return SparkScorer(workdir, manifest, spark_session()), manifest
+    if target == "postgres":
+        from scorec.runtime.postgres_runtime import PostgresScorer
+
+        return PostgresScorer(workdir, manifest, postgres_connection()), manifest
     from scorec.runtime.sql_runtime import SqlScorer
 
     return SqlScorer(workdir, manifest), manifest
 
 
 _SPARK: list = []
+_POSTGRES: list = []
+
+
+def postgres_connection():
+    """A connection to one throwaway PostgreSQL cluster for the whole test run (started
+    on first use, stopped when the run ends)."""
+    if not _POSTGRES:
+        import atexit
+        import contextlib
+
+        from scorec.runtime.postgres_runtime import connect, throwaway_cluster
+
+        stack = contextlib.ExitStack()
+        conninfo = stack.enter_context(throwaway_cluster())
+        atexit.register(stack.close)
+        _POSTGRES.append(connect(conninfo))
+    return _POSTGRES[0]
 
 
 def spark_session():

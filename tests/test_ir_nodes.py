@@ -137,7 +137,7 @@ def programs(draw) -> ir.Program:
     })
 
 
-@pytest.mark.parametrize("target", TARGETS + ("spark",))
+@pytest.mark.parametrize("target", TARGETS + ("spark", "postgres"))
 @given(program=programs(), rows=st.lists(st.lists(numbers, min_size=N, max_size=N),
                                          min_size=1, max_size=20))
 def test_nodes_mean_the_same_in_every_target(target: str, program: ir.Program,

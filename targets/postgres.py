@@ -1,0 +1,557 @@
+"""PostgreSQL target: `CREATE OR REPLACE FUNCTION NAME_<output>(...) ... LANGUAGE plpgsql
+IMMUTABLE PARALLEL SAFE` per output, plus the IEEE arithmetic helpers they call.
+
+PostgreSQL has no lambdas over arrays, so the body is PL/pgSQL: every node the schedule binds
+is a variable assigned once (a vector node is an array filled by a loop, a walked forest a
+loop over its node tables, as `_Forest` lays them out), then the refusal checks raise in
+order, then the value is returned. Scalar expressions are the SQL emitter's
+(targets/sql.py), in PostgreSQL's spelling.
+
+PostgreSQL is IEEE about NaN the way DuckDB is (NaN = NaN, NaN above every number), but it
+raises where IEEE gives an infinity or a zero: `*`, `/`, `+` and `exp` on overflow, `*`,
+`/`, `exp` and `power` on underflow to zero, `ln(0)`, `sqrt(-1)`, `x / 0`, `sin('Infinity')`.
+So arithmetic is printed with a fast path that cannot raise (magnitudes well inside the
+range) and otherwise calls a helper, `NAME__mul(a, b)` and friends, that computes the same
+operation and, only when PostgreSQL raises, returns the IEEE result: an exception block
+costs a subtransaction, and the helpers are only called for extreme values. A refusal
+raises from the function body itself (a helper raising from an IMMUTABLE context would be
+folded at plan time when its arguments are constants).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from scorec.compiler import ir
+from scorec.compiler.passes import features_of, output_roots, schedule
+
+from .sql import SqlPrinter, _Forest, comment, forests
+
+# operands below these magnitudes cannot make PostgreSQL's float8 operators raise
+SAFE_BIG, SAFE_SMALL = 1e150, 1e-150
+
+
+def number(v: float) -> str:
+    """A float8 literal that reads back as exactly `v` (a typed string: `1.5` alone would
+    be a numeric)."""
+    v = float(v)
+    if v != v:
+        return "'NaN'::float8"
+    if math.isinf(v):
+        return "'Infinity'::float8" if v > 0 else "'-Infinity'::float8"
+    return f"'{v!r}'::float8"
+
+
+def string(s: str) -> str:
+    """A standard string literal (`'` doubled); PostgreSQL text cannot hold NUL."""
+    if "\0" in s:
+        raise ValueError(f"postgres target: text {s!r} holds a NUL character, which "
+                         "PostgreSQL's text type cannot store")
+    return "'" + s.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def dollar_quote(body: str) -> str:
+    """`body` between dollar quotes whose tag the body does not contain."""
+    tag, n = "scorec", 0
+    while f"${tag}$" in body:
+        n += 1
+        tag = f"scorec{n}"
+    return f"${tag}$\n{body}\n${tag}$"
+
+
+class PostgresPrinter(SqlPrinter):
+    target = "postgres"
+    number, string, ident = staticmethod(number), staticmethod(string), staticmethod(ident)
+    NAN = "({} = 'NaN'::float8)"  # NaN = NaN in PostgreSQL
+    TYPES = {"number": "double precision", "index": "integer", "string": "text",
+             "bool": "boolean"}
+    FUNCS = {"log": "ln", "log10": "log", "arctan": "atan", "arcsinh": "asinh",
+             "rint": "round"}
+
+    def __init__(self, prefix: str, helpers: set[str]):
+        super().__init__({})
+        self.p = prefix
+        self.helpers = helpers  # the helpers called, shared by the file's functions
+        self.leaf_values: dict[int, list[str]] = {}  # walked tree -> its leaf values
+
+    def call(self, helper: str, *args: str) -> str:
+        self.helpers.add(helper)
+        return f"{self.p}__{helper}({', '.join(args)})"
+
+    # ---- spelling ----------------------------------------------------------------------
+
+    def list_of(self, items: list[str]) -> str:
+        return "ARRAY[" + ", ".join(items) + "]"
+
+    def elem(self, lst: str, pos: str) -> str:
+        return f"({lst})[{pos}]"
+
+    def cast(self, x: str, kind: str) -> str:
+        return f"CAST({x} AS {self.TYPES[kind]})"
+
+    def from_bool(self, cond: str) -> str:
+        return f"CAST({cond} AS integer)"
+
+    def table(self, values: tuple, kind: str = "number") -> str:
+        """A constant array, inline: PostgreSQL folds the cast once per cached plan."""
+        text = ",".join(repr(v) for v in values)
+        return f"'{{{text}}}'::{self.TYPES[kind]}[]"
+
+    def labels(self, classes: tuple) -> str:
+        kinds = {bool if isinstance(c, bool) else type(c) for c in classes}
+        if kinds == {str}:
+            return self.list_of([self.string(c) for c in classes])
+        if kinds == {bool}:
+            return self.list_of(["true" if c else "false" for c in classes])
+        if kinds == {int}:
+            if not all(-(2**63) <= c < 2**63 for c in classes):
+                raise ValueError("postgres target: a class label does not fit bigint")
+            return self.list_of([f"{c}::bigint" for c in classes])
+        return self.list_of([self.number(float(c)) for c in classes])
+
+    @classmethod
+    def label_type(cls, classes: tuple) -> str:
+        kinds = {bool if isinstance(c, bool) else type(c) for c in classes}
+        return "bigint" if kinds == {int} else super().label_type(classes)
+
+    # ---- arithmetic that PostgreSQL would raise for ------------------------------------
+
+    def arith(self, node: ir.Arith) -> str:
+        """`a op b` where no operand is beyond the magnitudes at which PostgreSQL could
+        raise, else the helper that returns IEEE's result where PostgreSQL raises."""
+        a, b = self.expr(node.a), self.expr(node.b)
+        if isinstance(node.a, ir.Const) and isinstance(node.b, ir.Const):
+            return self.number(_fold(node.op, node.a.value, node.b.value))
+        # (operand, its text, must it be small too: a product or quotient may underflow)
+        limits = [(node.a, a, node.op in "*/"), (node.b, b, node.op in "*/")]
+        within = []
+        for operand, text, small in limits:
+            if isinstance(operand, ir.Const):
+                v = abs(operand.value)
+                if v < SAFE_BIG and (not small or v > SAFE_SMALL or v == 0.0):
+                    continue
+                return self.call(_HELPER[node.op], a, b)
+            within.append(f"abs({text}) < {self.number(SAFE_BIG)}")
+            if small:  # a divisor must not be zero either
+                zero = "" if operand is node.b and node.op == "/" else \
+                    f" OR {text} = {self.number(0.0)}"
+                within.append(f"(abs({text}) > {self.number(SAFE_SMALL)}{zero})")
+        if not within:
+            return f"({a} {node.op} {b})"
+        return (f"CASE WHEN {' AND '.join(within)} THEN ({a} {node.op} {b}) "
+                f"ELSE {self.call(_HELPER[node.op], a, b)} END")
+
+    def sum(self, node: ir.Sum) -> str:
+        acc = self.expr(node.terms[0])
+        for t in node.terms[1:]:
+            acc = self.call("add", acc, self.expr(t))
+        return acc
+
+    def pow(self, node: ir.Pow) -> str:
+        return self.call("pow", self.expr(node.a), self.expr(node.b))
+
+    def func(self, node: ir.Func) -> str:
+        a, fn = self.expr(node.a), node.fn
+        nan, inf, zero = self.number(math.nan), self.number(math.inf), self.number(0.0)
+        one = self.number(1.0)
+        if fn in ("log", "log10", "log2"):  # raise at and below zero; NaN > 0 holds
+            call = f"{self.FUNCS.get(fn, fn)}({a})" if fn != "log2" else \
+                f"(ln({a}) / {self.number(math.log(2.0))})"
+            return (f"CASE WHEN {a} > {zero} THEN {call} WHEN {a} = {zero} THEN (-{inf}) "
+                    f"ELSE {nan} END")
+        if fn == "sqrt":
+            return f"CASE WHEN {a} >= {zero} THEN sqrt({a}) ELSE {nan} END"
+        if fn == "exp":
+            return self.call("exp", a)
+        if fn == "exp2":
+            return self.call("pow", self.number(2.0), a)
+        if fn in ("sin", "cos", "tan"):  # raise for an infinity
+            return f"CASE WHEN abs({a}) = {inf} THEN {nan} ELSE {fn}({a}) END"
+        if fn == "sign":  # PostgreSQL's sign(NaN) is 0
+            return (f"CASE WHEN {self.NAN.format(a)} THEN {a} WHEN {a} > {zero} THEN {one} "
+                    f"WHEN {a} < {zero} THEN {self.number(-1.0)} ELSE {a} END")
+        if fn == "log1p":  # no log1p: Kahan's x * ln(u) / (u - 1), u = 1 + x
+            u = f"({one} + {a})"
+            return (f"CASE WHEN {u} = {one} THEN {a} WHEN {u} = {inf} THEN {u} "
+                    f"WHEN {u} = {zero} THEN (-{inf}) WHEN {u} < {zero} THEN {nan} "
+                    f"ELSE ln({u}) * ({a} / ({u} - {one})) END")
+        if fn == "expm1":  # nor expm1: Kahan's (u - 1) * x / ln(u), u = exp(x)
+            u = self.call("exp", a)
+            return (f"CASE WHEN {u} = {one} THEN {a} WHEN {u} - {one} = {self.number(-1.0)} "
+                    f"THEN {self.number(-1.0)} WHEN {u} = {inf} THEN {u} "
+                    f"ELSE ({u} - {one}) * ({a} / ln({u})) END")
+        return f"{self.FUNCS.get(fn, fn)}({a})"
+
+    # ---- nodes computed by statements (see `Body`): their names are arrays -----------
+
+    def index1(self, node: ir.Expr) -> str:
+        if id(node) not in self.names and isinstance(node, ir.Argmax):
+            terms = self.list_of([self.expr(t) for t in node.terms])
+            return f"({self.call('argmax', terms)} + 1)"
+        return super().index1(node)
+
+    def item(self, node: ir.Item) -> str:
+        if isinstance(node.vec, ir.Tree):  # a walked tree's name is its leaf values
+            walked_values = self.leaf_values.get(id(node.vec))
+            if walked_values is not None:
+                return walked_values[node.k]
+            return super().item(node)
+        return self.elem(self.expr(node.vec), str(node.k + 1))
+
+    def bucket(self, node: ir.Bucket) -> str:
+        right = "true" if node.right else "false"
+        return self.call("bucket", self.table(node.edges), self.expr(node.a), right)
+
+    def reduce(self, node: ir.Reduce) -> str:
+        v = self.expr(node.vec)
+        if node.op in ("sum", "max", "min"):
+            return self.call(f"v{node.op}", v)
+        return f"({self.call(node.op, v)})"
+
+
+class Body:
+    """The PL/pgSQL of one function: declarations and the statements computing its bound
+    nodes, in order; `p.names` maps each to its variable."""
+
+    def __init__(self, p: PostgresPrinter):
+        self.p = p
+        self.decls: dict[str, str] = {}
+        self.lines: list[str] = []
+
+    def declare(self, name: str, kind: str) -> str:
+        self.decls[name] = kind
+        return name
+
+    def bind(self, node: ir.Expr, name: str) -> None:
+        p = self.p
+        p.names[id(node)] = name
+        if isinstance(node, ir.Tree):
+            kind = "number" if node.width == 1 else "index"
+            self.declare(name, p.TYPES[kind])
+            self.lines.append(f"{name} := {p.tree(node)};")
+        elif node.type == "vector":
+            self.vector(node, name)
+        else:
+            self.declare(name, p.TYPES[node.type])
+            self.lines.append(f"{name} := {p.expr(node, top=True)};")
+
+    def loop(self, var: str, count: str, body: list[str]) -> list[str]:
+        self.declare(var, "integer")
+        return [f"FOR {var} IN 1..{count} LOOP", *("  " + b for b in body), "END LOOP;"]
+
+    def vector(self, node: ir.Expr, name: str) -> None:
+        """A vector node as an array filled element by element."""
+        p = self.p
+        index = isinstance(node, ir.KSmallest)
+        self.declare(name, p.TYPES["index" if index else "number"] + "[]")
+        if isinstance(node, ir.Pack):
+            self.lines.append(f"{name} := {p.list_of([p.expr(i) for i in node.items])};")
+            return
+        fill = f"array_fill({p.cast('0', 'index' if index else 'number')}, " \
+            f"ARRAY[{node.width}])"
+        self.lines.append(f"{name} := {fill};")
+        if isinstance(node, ir.Map):
+            ops = [p.table(o) if isinstance(o, tuple) else p.expr(o) for o in node.operands]
+            body = p.map_body(node, [p.elem(o, "_i") for o in ops])
+            self.lines += self.loop("_i", str(node.width), [f"{name}[_i] := {body};"])
+        elif isinstance(node, ir.MatVec):
+            self.lines += self.mat_vec(node, name)
+        elif isinstance(node, ir.KSmallest):
+            self.lines += self.k_smallest(node, name)
+        else:
+            raise p.unhandled(node)
+
+    def mat_vec(self, node: ir.MatVec, name: str) -> list[str]:
+        p, x = self.p, self.p.expr(node.x)
+        acc = self.declare("_acc", p.TYPES["number"])
+        self.declare("_j", "integer")
+        w = p.table(tuple(node.matrix[i][j] for i in range(node.width)
+                          for j in node.columns(i)))
+        cols = p.table(tuple(j + 1 for i in range(node.width) for j in node.columns(i)),
+                       "index")
+        starts = [1]
+        for i in range(node.width):
+            starts.append(starts[-1] + len(node.columns(i)))
+        start = p.table(tuple(starts), "index")
+        t = _Terms(p)
+
+        def term(k: str) -> str:
+            return t.term(node.op, p.elem(x, p.elem(cols, k)), p.elem(w, k))
+
+        step = t.add(acc, term("_j")) if node.reduce == "sum" \
+            else f"greatest({acc}, {term('_j')})"
+        body = [f"{acc} := {term(p.elem(start, '_i'))};",
+                f"FOR _j IN {p.elem(start, '_i')} + 1..{p.elem(start, '_i + 1')} - 1 LOOP",
+                f"  {acc} := {step};", "END LOOP;"]
+        if node.bias is not None:
+            body.append(f"{acc} := {t.add(acc, p.elem(p.table(node.bias), '_i'))};")
+        return self.loop("_i", str(node.width), body + [f"{name}[_i] := {acc};"])
+
+    def k_smallest(self, node: ir.KSmallest, name: str) -> list[str]:
+        """An insertion into the first n places, as targets/c.py does (ties stay in
+        position order)."""
+        p, v, k = self.p, self.p.expr(node.vec), node.k
+        self.declare("_n", "integer")
+        self.declare("_j", "integer")
+        x = self.declare("_x", p.TYPES["number"])
+        inf = p.number(math.inf)
+        worse = f"{x} < {p.elem(v, f'{name}[_j - 1] + 1')}"
+        body = [f"{x} := {p.elem(v, '_i')};",
+                f"CONTINUE WHEN NOT ({x} < {inf}) OR {x} = {p.number(math.nan)};",
+                f"IF _n = {k} THEN",
+                f"  CONTINUE WHEN NOT ({x} < {p.elem(v, f'{name}[{k}] + 1')});",
+                f"  _j := {k};", "ELSE", "  _n := _n + 1;", "  _j := _n;", "END IF;",
+                f"WHILE _j > 1 AND {worse} LOOP",
+                f"  {name}[_j] := {name}[_j - 1];", "  _j := _j - 1;", "END LOOP;",
+                f"{name}[_j] := _i - 1;"]
+        return (["_n := 0;"] + self.loop("_i", str(node.vec.width), body)
+                + [f"FOR _j IN _n + 1..{k} LOOP {name}[_j] := {node.fill}; END LOOP;"])
+
+    def forest(self, forest: _Forest, row: str) -> None:
+        """Every tree of a walked forest in one loop over its node tables (see
+        targets/sql.py `_Forest`): the leaf values of tree t go to `_wG_k[t]`."""
+        p = self.p
+        tables = {t: _pg_table(p, text, kind) for t, (text, kind) in forest.lists.items()}
+        x = self.declare(f"_x{forest.index}", p.TYPES["number"] + "[]")
+        self.lines.append(f"{x} := {row};")
+        roots = p.table(tuple(forest.root[id(t)] for t in forest.trees), "index")
+        depths = p.table(tuple(forest.depth[id(t)] for t in forest.trees), "index")
+        outs = [k for k in tables if k.startswith("v")]
+        names = {k: self.declare(f"_w{forest.index}_{k.strip('_')}",
+                                 p.TYPES["number"] + "[]") for k in outs}
+        n = len(forest.trees)
+        for k in outs:
+            self.lines.append(f"{names[k]} := array_fill({p.number(0.0)}, ARRAY[{n}]);")
+        self.declare("_leaf", "integer")
+        self.declare("_s", "integer")
+        goes_right = f"{p.elem(x, p.elem(tables['g'], '_leaf'))} > {p.elem(tables['b'], '_leaf')}"
+        step = f"_leaf := {p.elem(tables['c'], '_leaf')} + {p.from_bool(goes_right)};"
+        body = [f"_leaf := {p.elem(roots, '_t')};",
+                f"FOR _s IN 1..{p.elem(depths, '_t')} LOOP {step} END LOOP;",
+                *(f"{names[k]}[_t] := {p.elem(tables[k], '_leaf')};" for k in outs)]
+        self.lines += self.loop("_t", str(n), body)
+        for i, tree in enumerate(forest.trees):
+            p.leaf_values[id(tree)] = [p.elem(names[f"v{k}_"], str(i + 1))
+                                       for k in range(tree.width)]
+
+
+class _Terms:
+    """The guarded spellings a statement needs outside a node (a MatVec's terms)."""
+
+    def __init__(self, p: PostgresPrinter):
+        self.p = p
+
+    def add(self, a: str, b: str) -> str:
+        return self.p.call("add", a, b)
+
+    def term(self, op: str, a: str, w: str) -> str:
+        p = self.p
+        if op == "mul":
+            return p.call("mul", a, w)
+        d = p.call("sub", a, w)
+        return p.call("mul", d, d) if op == "sqdiff" else f"abs({d})"
+
+
+def _pg_table(p: PostgresPrinter, text: str, kind: str) -> str:
+    """A `_Forest` table (comma-separated values in a string literal) as an array."""
+    return f"'{{{text[1:-1]}}}'::{p.TYPES[kind]}[]"
+
+
+def _fold(op: str, a: float, b: float) -> float:
+    """`a op b` on doubles with IEEE results where Python raises."""
+    try:
+        return {"+": a + b, "-": a - b, "*": a * b}[op] if op != "/" else a / b
+    except ZeroDivisionError:
+        if a != a or a == 0.0:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+_HELPER = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+
+
+# IEEE results where PostgreSQL raises: each helper runs the operation and, only if
+# PostgreSQL raises, returns what C99 (Annex F) returns. `{p}` is the model's name.
+_HELPERS = {
+    "add": ("a double precision, b double precision", "double precision", """
+BEGIN
+  RETURN a + b;
+EXCEPTION WHEN numeric_value_out_of_range THEN  -- overflow: a and b of one sign
+  RETURN sign(a) * 'Infinity'::float8;
+END"""),
+    "sub": ("a double precision, b double precision", "double precision", """
+BEGIN
+  RETURN a - b;
+EXCEPTION WHEN numeric_value_out_of_range THEN
+  RETURN sign(a) * 'Infinity'::float8;
+END"""),
+    "mul": ("a double precision, b double precision", "double precision", """
+BEGIN
+  RETURN a * b;
+EXCEPTION WHEN numeric_value_out_of_range THEN  -- overflow needs a factor above 1
+  RETURN CASE WHEN abs(a) >= 1 OR abs(b) >= 1 THEN 'Infinity'::float8 ELSE 0::float8 END
+    * sign(a) * sign(b);
+END"""),
+    "div": ("a double precision, b double precision", "double precision", """
+BEGIN
+  RETURN a / b;
+EXCEPTION
+  WHEN division_by_zero THEN  -- a is not NaN; b is +0 or -0 (atan2(-0, -1) = -pi)
+    IF a = 0 THEN RETURN 'NaN'::float8; END IF;
+    RETURN sign(a) * CASE WHEN atan2(b, -1) < 0 THEN -1 ELSE 1 END * 'Infinity'::float8;
+  WHEN numeric_value_out_of_range THEN
+    RETURN CASE WHEN abs(a) >= abs(b) THEN 'Infinity'::float8 ELSE 0::float8 END
+      * sign(a) * sign(b);
+END"""),
+    "exp": ("x double precision", "double precision", """
+BEGIN
+  RETURN exp(x);
+EXCEPTION WHEN numeric_value_out_of_range THEN
+  RETURN CASE WHEN x > 0 THEN 'Infinity'::float8 ELSE 0::float8 END;
+END"""),
+    "pow": ("a double precision, b double precision", "double precision", """
+DECLARE
+  odd boolean := b = trunc(b) AND b / 2 <> trunc(b / 2);  -- an odd integer power
+  negative boolean := a < 0 OR (a = 0 AND atan2(a, -1) < 0);
+BEGIN
+  RETURN power(a, b);
+EXCEPTION
+  WHEN invalid_argument_for_power_function THEN
+    IF a = 0 THEN  -- zero to a negative power
+      RETURN CASE WHEN negative AND odd THEN '-Infinity'::float8 ELSE 'Infinity'::float8 END;
+    END IF;
+    IF a = '-Infinity'::float8 THEN  -- C99: -inf to a non-integer power
+      RETURN CASE WHEN b > 0 THEN 'Infinity'::float8 ELSE 0::float8 END;
+    END IF;
+    RETURN 'NaN'::float8;  -- a negative number to a non-integer power
+  WHEN numeric_value_out_of_range THEN
+    RETURN CASE WHEN (abs(a) > 1) = (b > 0) THEN 'Infinity'::float8 ELSE 0::float8 END
+      * CASE WHEN negative AND odd THEN -1 ELSE 1 END;
+END"""),
+    "bucket": ("edges double precision[], x double precision, right_side boolean", "integer", """
+DECLARE
+  lo integer := 0;
+  hi integer := array_length(edges, 1);
+  mid integer;
+BEGIN
+  IF x = 'NaN'::float8 THEN RETURN hi; END IF;
+  WHILE lo < hi LOOP
+    mid := (lo + hi) / 2;
+    IF edges[mid + 1] < x OR (right_side AND edges[mid + 1] = x) THEN lo := mid + 1;
+    ELSE hi := mid; END IF;
+  END LOOP;
+  RETURN lo;
+END"""),
+    **{f"arg{m}": ("v double precision[]", "integer", f"""
+DECLARE
+  best integer := 1;
+BEGIN  -- numpy: the first NaN, else the first extreme (0-based)
+  FOR i IN 1..array_length(v, 1) LOOP
+    IF v[i] = 'NaN'::float8 THEN RETURN i - 1; END IF;
+    IF v[i] {op} v[best] THEN best := i; END IF;
+  END LOOP;
+  RETURN best - 1;
+END""") for m, op in (("max", ">"), ("min", "<"))},
+    **{f"v{m}": ("v double precision[]", "double precision", f"""
+DECLARE
+  out double precision := v[1];
+BEGIN  -- numpy: NaN when any element is NaN
+  FOR i IN 1..array_length(v, 1) LOOP
+    IF v[i] = 'NaN'::float8 THEN RETURN v[i]; END IF;
+    IF v[i] {op} out THEN out := v[i]; END IF;
+  END LOOP;
+  RETURN out;
+END""") for m, op in (("max", ">"), ("min", "<"))},
+    "vsum": ("v double precision[]", "double precision", """
+DECLARE
+  out double precision := v[1];
+BEGIN  -- the left fold ((v1 + v2) + v3) + ...
+  FOR i IN 2..array_length(v, 1) LOOP
+    out := {p}__add(out, v[i]);
+  END LOOP;
+  RETURN out;
+END"""),
+}
+# helpers the others call
+_CALLS = {"vsum": {"add"}}
+
+
+def helper_definitions(prefix: str, used: set[str]) -> list[str]:
+    """The CREATE FUNCTION statements of the helpers in `used` (and those they call)."""
+    names = set(used)
+    for h in used:
+        names |= _CALLS.get(h, set())
+    out = []
+    for h in sorted(names):
+        params, returns, body = _HELPERS[h]
+        out.append(f"CREATE OR REPLACE FUNCTION {prefix}__{h}({params}) RETURNS {returns}\n"
+                   f"LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS "
+                   f"{dollar_quote(body.strip().replace('{p}', prefix))};\n")
+    return out
+
+
+def function(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[str],
+             returns: str, result: Callable[[PostgresPrinter], str] | None,
+             helpers: set[str], prefix: str, cache: dict) -> str:
+    """One PL/pgSQL function: inputs, bound nodes, the checks in order, then `result`;
+    without a result (NAME_refusal), a failing check's message is returned, else NULL."""
+    p = PostgresPrinter(prefix, helpers)
+    body = Body(p)
+    for f in features_of(roots):
+        var = p.names[id(f)] = f"_f{f.index}"
+        if var in body.decls:
+            continue
+        param = p.ident(idents[f.index])
+        body.declare(var, p.TYPES[f.kind])
+        read = param if f.kind == "string" else f"coalesce({param}, {p.number(math.nan)})"
+        body.lines.append(f"{var} := {read};")
+    plan = schedule(roots)
+    walks = {id(t): f for f in forests(plan.bound, cache) for t in f.trees}
+    done: set[int] = set()
+    for i, node in enumerate(plan.bound):
+        forest = walks.get(id(node))
+        if forest is None:
+            body.bind(node, f"_v{i}")
+        elif id(forest) not in done:
+            done.add(id(forest))
+            body.forest(forest, forest.row(p))
+    then = "RETURN {};" if result is None else "RAISE EXCEPTION USING MESSAGE = {};"
+    checks = [f"IF {p.expr(c.fails)} THEN\n  {then.format(p.string(c.message))}\nEND IF;"
+              for c in program.checks]
+    value = "NULL" if result is None else result(p)
+    decls = "".join(f"  {n} {t};\n" for n, t in body.decls.items())
+    text = (f"DECLARE\n{decls}BEGIN\n" + "".join(f"  {line}\n" for line in body.lines)
+            + "".join("  " + c.replace("\n", "\n  ") + "\n" for c in checks)
+            + f"  RETURN {value};\nEND")
+    params = ", ".join(f"{p.ident(i)} {p.TYPES[s.kind]}" for i, s in zip(idents, program.features))
+    return (f"CREATE OR REPLACE FUNCTION {fname}({params}) RETURNS {returns}\n"
+            f"LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS {dollar_quote(text)};\n")
+
+
+def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict[str, str]:
+    """{NAME.postgres.sql: the helpers, one PL/pgSQL function per output, NAME_refusal}."""
+    helpers: set[str] = set()
+    cache: dict = {}
+    functions = []
+    for out in program.outputs.values():
+        def result(p: PostgresPrinter, out: ir.Output = out) -> str:
+            if out.shape == "label":
+                return p.elem(p.labels(program.classes), p.index1(out.values[0]))
+            if out.shape == "scalar":
+                return p.expr(out.values[0])
+            return p.list_of([p.expr(v) for v in out.values])
+
+        functions.append(function(program, f"{name}_{out.name}",
+                                  output_roots(program, out.name), idents,
+                                  PostgresPrinter.returns(program, out), result, helpers,
+                                  name, cache))
+    functions.append(function(program, f"{name}_refusal", [c.fails for c in program.checks],
+                              idents, "text", None, helpers, name, cache))
+    parts = [comment(header) + "\n", *("\n" + h for h in helper_definitions(name, helpers)),
+             *("\n" + f for f in functions)]
+    return {f"{name}.postgres.sql": "".join(parts)}
