@@ -1,28 +1,83 @@
-"""Linear regressors and LogisticRegression: X @ coef.T + intercept, then the link."""
+"""Linear models and GLMs: a score `X @ coef.T + intercept` per output, then a link, a
+classifier head or an outlier threshold, each as sklearn/linear_model computes it.
+
+Where sklearn scores (sklearn 1.9.1):
+- `LinearModel._decision_function` (`_base.py`): `validate_data(accept_sparse=...)`, then
+  `X @ coef_ + intercept_`. LinearRegression, Ridge(CV), Lasso(CV), ElasticNet(CV), Lars,
+  LassoLars and their CV/IC variants, OrthogonalMatchingPursuit(CV), BayesianRidge,
+  ARDRegression, TheilSenRegressor, HuberRegressor, QuantileRegressor and LinearSVR
+  predict with it. ElasticNet and Lasso override it for sparse X without validating
+  (`_coordinate_descent.py` `ElasticNet._decision_function`).
+- `BaseSGDRegressor._decision_function` (`_stochastic_gradient.py`): the same arithmetic
+  for SGDRegressor and PassiveAggressiveRegressor.
+- `_GeneralizedLinearRegressor.predict` (`_glm/glm.py`): `link.inverse(X @ coef_ +
+  intercept_)` with the loss's link from `_loss/link.py` (identity, or `np.exp`).
+- `LinearClassifierMixin` (`_base.py`): `decision_function` is the score (one column
+  flattened), `predict` takes `classes_[scores > 0]` (binary) or `classes_[argmax]`;
+  `_predict_proba_lr` is expit, OvR-normalised with all-zero rows made uniform.
+  `SGDClassifier.predict_proba` adds modified_huber's clip; LogisticRegression(CV) takes
+  softmax for more than two classes.
+- `SGDOneClassSVM`: `decision_function = X @ coef_ - offset_`, `score_samples =
+  decision_function + offset_`, `predict = 1 if decision >= 0 else -1`.
+- `RANSACRegressor.predict`: `validate_data(ensure_all_finite=False)`, then its fitted
+  `estimator_.predict`.
+
+Every model above validates X with `ensure_all_finite=True` (NaN, then infinity refused)
+except ElasticNet/Lasso on sparse X and RANSAC's own check. Fitted on float32 data, their
+coef_ is float32, but X stays float64 at predict time (dtype "numeric" or
+[float64, float32]), so numpy promotes and the arithmetic is double with coef_ widened:
+what is lowered here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn._loss.link import IdentityLink, LogLink
+from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
+    ElasticNet,
+    ElasticNetCV,
+    GammaRegressor,
+    HuberRegressor,
+    Lars,
+    LarsCV,
+    Lasso,
+    LassoCV,
+    LassoLars,
+    LassoLarsCV,
+    LassoLarsIC,
+    LinearRegression,
+    LogisticRegression,
+    LogisticRegressionCV,
+    OrthogonalMatchingPursuit,
+    OrthogonalMatchingPursuitCV,
+    PassiveAggressiveClassifier,  # deprecated in 1.8, removed in 1.10: supported while present
+    PassiveAggressiveRegressor,
+    Perceptron,
+    PoissonRegressor,
+    QuantileRegressor,
+    RANSACRegressor,
+    Ridge,
+    RidgeClassifier,
+    RidgeClassifierCV,
+    RidgeCV,
+    SGDClassifier,
+    SGDOneClassSVM,
+    SGDRegressor,
+    TheilSenRegressor,
+    TweedieRegressor,
+)
+from sklearn.svm import LinearSVC, LinearSVR
 
-from ..ir import Argmax, Arith, BoolIndex, Compare, Const, Expr, Output
-from ..registry import CompileError, Context, Frame, Head, rule
+from ..ir import Argmax, Arith, BoolIndex, Compare, Const, Expr, Func, Output, Select, Sum
+from ..registry import CompileError, Context, Frame, Head, UnsupportedError, rule
 from .common import as_label, check_numbers, expit, numpy_sum, softmax
+from .compose import lower_step
 
-
-def _scores(coef: np.ndarray, intercept: np.ndarray, cols: list[Expr],
-            finite: bool = True) -> list[Expr]:
-    """One `x . w + b` per row of coef. With inputs checked finite, a zero weight adds
-    nothing and is left out; unchecked inputs keep every term (NaN * 0 is NaN). sklearn
-    sums by BLAS, whose order depends on the CPU; this sums as numpy does (eight running
-    sums, then pairwise), which is as close and lets a CPU overlap the additions."""
-    out = []
-    for w, b in zip(coef, intercept):
-        terms: list[Expr] = [Arith("*", x, Const(float(wj))) for x, wj in zip(cols, w)
-                             if wj != 0 or not finite]
-        out.append(Arith("+", numpy_sum(terms), Const(float(b))) if terms else Const(float(b)))
-    return out
-
+# ---- the score: validate X, then X @ coef.T + intercept ---------------------------------
 
 def _unchecked(est: object, frame: Frame) -> bool:
     """ElasticNet and Lasso score sparse input without validating it (no NaN/inf check)."""
@@ -30,6 +85,7 @@ def _unchecked(est: object, frame: Frame) -> bool:
 
 
 def _validated(est: object, frame: Frame, ctx: Context) -> np.ndarray:
+    """validate_data's refusals for the step's input; coef_ as a 2-D float64 array."""
     if _unchecked(est, frame):
         check_numbers(ctx, frame.columns, allow_nan=True, who=type(est).__name__, dtype=None)
     else:
@@ -41,39 +97,211 @@ def _validated(est: object, frame: Frame, ctx: Context) -> np.ndarray:
     return coef
 
 
-def linear_regressor(est: object, frame: Frame, ctx: Context) -> Head:
-    coef = _validated(est, frame, ctx)
-    if np.ndim(est.coef_) != 1:
-        raise CompileError(f"{ctx.where()}: multi-output regression is not supported")
-    intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=float))
-    (score,) = _scores(coef, intercept, frame.columns, finite=not _unchecked(est, frame))
-    return Head("regression", (), {"predict": Output("predict", "scalar", (score,))})
+def _dots(coef: np.ndarray, cols: list[Expr], finite: bool) -> list[Expr]:
+    """One `x . w` per row of coef. With inputs checked finite, a zero weight adds
+    nothing and is left out; unchecked inputs keep every term (NaN * 0 is NaN). sklearn
+    sums by BLAS, whose order depends on the CPU and the batch; the terms are added left
+    to right, as OpenBLAS's ddot does for a row of under 16 columns (and scipy's
+    csr_matvec for sparse rows): then a row scored alone is bit-identical to sklearn, and
+    where a sum cancels badly the result is sklearn's, not one 1e-9 off it."""
+    out = []
+    for w in coef:
+        terms: list[Expr] = [Arith("*", x, Const(float(wj))) for x, wj in zip(cols, w)
+                             if wj != 0 or not finite]
+        out.append(Const(0.0) if not terms else terms[0] if len(terms) == 1
+                   else Sum(tuple(terms)))
+    return out
 
 
-for _cls in (LinearRegression, Ridge, Lasso, ElasticNet):
-    rule(_cls, "estimator", notes="single output; NaN/inf inputs refused as in sklearn")(
-        linear_regressor)
-
-
-@rule(LogisticRegression, "estimator", notes="binary and multinomial; any label type")
-def logistic_regression(est: LogisticRegression, frame: Frame, ctx: Context) -> Head:
+def _scores(est: object, frame: Frame, ctx: Context) -> list[Expr]:
+    """`X @ coef_.T + intercept_`, one score per row of coef_, after sklearn's checks."""
     coef = _validated(est, frame, ctx)
     intercept = np.broadcast_to(np.asarray(est.intercept_, dtype=float), (coef.shape[0],))
+    dots = _dots(coef, frame.columns, finite=not _unchecked(est, frame))
+    return [Arith("+", d, Const(float(b))) if not isinstance(d, Const) else Const(float(b))
+            for d, b in zip(dots, intercept)]
+
+
+def _single_score(est: object, frame: Frame, ctx: Context) -> Expr:
+    """The score of a single-output regressor; a 2-D coef_ (fitted on a 2-D y) is refused."""
+    if np.ndim(est.coef_) == 0:  # OrthogonalMatchingPursuit, one feature, no intercept
+        raise UnsupportedError(f"{ctx.where()}: coef_ is a 0-d array, with which sklearn's "
+                               "own predict raises for every row (X @ coef_ needs a vector)")
+    if np.ndim(est.coef_) != 1:
+        raise UnsupportedError(f"{ctx.where()}: multi-output regression (coef_ of shape "
+                               f"{np.shape(est.coef_)}, fitted on a 2-D y) is not supported yet")
+    (score,) = _scores(est, frame, ctx)
+    return score
+
+
+def _regression(value: Expr) -> Head:
+    return Head("regression", (), {"predict": Output("predict", "scalar", (value,))})
+
+
+# ---- regressors ----------------------------------------------------------------------------
+
+def linear_regressor(est: object, frame: Frame, ctx: Context) -> Head:
+    return _regression(_single_score(est, frame, ctx))
+
+
+for _cls in (LinearRegression, Ridge, RidgeCV, Lasso, LassoCV, ElasticNet, ElasticNetCV, Lars,
+             LarsCV, LassoLars, LassoLarsCV, LassoLarsIC, OrthogonalMatchingPursuit,
+             OrthogonalMatchingPursuitCV, BayesianRidge, ARDRegression, TheilSenRegressor,
+             HuberRegressor, QuantileRegressor, LinearSVR):
+    rule(_cls, "estimator", notes="single output; NaN/inf inputs refused as in sklearn"
+         + ("; sparse input scored unchecked, as sklearn" if issubclass(_cls, ElasticNet)
+            else ""))(linear_regressor)
+for _cls in (SGDRegressor, PassiveAggressiveRegressor):
+    rule(_cls, "estimator", notes="every loss and penalty, averaged or not; NaN/inf inputs "
+         "refused as in sklearn")(linear_regressor)
+
+
+@rule(PoissonRegressor, "estimator", notes="log link: exp(X @ coef + intercept)")
+@rule(GammaRegressor, "estimator", notes="log link: exp(X @ coef + intercept)")
+@rule(TweedieRegressor, "estimator", notes="any power; link auto, identity or log")
+def glm_regressor(est: object, frame: Frame, ctx: Context) -> Head:
+    """`_base_loss.link.inverse` of the linear predictor: IdentityLink returns it as it
+    is, LogLink is `np.exp` (overflowing to inf, as numpy)."""
+    loss = est._base_loss if hasattr(est, "_base_loss") else est._get_loss()
+    link = loss.link
+    raw = _single_score(est, frame, ctx)
+    if isinstance(link, IdentityLink):
+        return _regression(raw)
+    if isinstance(link, LogLink):
+        return _regression(Func("exp", raw))
+    raise UnsupportedError(f"{ctx.where()}: link {type(link).__name__} of "
+                           f"{type(loss).__name__} is not supported (identity and log are)")
+
+
+@rule(RANSACRegressor, "estimator", notes="through its fitted estimator_ (any supported "
+      "regressor); RANSAC itself lets NaN/inf through to it")
+def ransac_regressor(est: RANSACRegressor, frame: Frame, ctx: Context) -> Head:
+    check_numbers(ctx, frame.columns, allow_nan=True, dtype=None, who="RANSACRegressor")
+    inner = lower_step(est.estimator_, frame, ctx, "estimator_")
+    if not isinstance(inner, Head) or inner.task != "regression":
+        raise UnsupportedError(f"{ctx.where()}: estimator_ {type(est.estimator_).__name__} "
+                               "is not a regressor; RANSACRegressor is compiled for regressors")
+    return Head("regression", (), {"predict": inner.outputs["predict"]})
+
+
+# ---- classifiers: one head, three ways to probabilities -----------------------------------
+
+Proba = Callable[[list[Expr]], tuple[Expr, ...]]
+
+
+def _binary(p1: Expr) -> tuple[Expr, ...]:
+    """`[1 - p, p]`: the two columns of a binary predict_proba."""
+    return (Arith("-", Const(1.0), p1), p1)
+
+
+def _normalized(probs: list[Expr]) -> tuple[Expr, ...]:
+    """`prob /= prob.sum(axis=1)`, a row whose sum is 0 set to 1 / n_classes each (the
+    all-zero rule of `_predict_proba_lr` and of modified_huber)."""
+    total = numpy_sum(probs)
+    zero = Compare("==", total, 0.0)
+    uniform = Const(1.0 / len(probs))
+    return tuple(Select(zero, uniform, Arith("/", p, total)) for p in probs)
+
+
+def ovr_proba(scores: list[Expr]) -> tuple[Expr, ...]:
+    """LinearClassifierMixin._predict_proba_lr: expit of each score; binary `[1 - p, p]`,
+    else OvR-normalised."""
+    probs = [expit(s) for s in scores]
+    return _binary(probs[0]) if len(probs) == 1 else _normalized(probs)
+
+
+def _clip(s: Expr) -> Expr:
+    """np.clip(s, -1, 1); NaN stays NaN."""
+    return Select(Compare(">", s, 1.0), Const(1.0),
+                  Select(Compare("<", s, -1.0), Const(-1.0), s))
+
+
+def modified_huber_proba(scores: list[Expr]) -> tuple[Expr, ...]:
+    """SGDClassifier.predict_proba for modified_huber: `(clip(s, -1, 1) + 1) / 2`; binary
+    `[1 - p, p]`, else normalised with the all-zero rule."""
+    probs = [Arith("/", Arith("+", _clip(s), Const(1.0)), Const(2.0)) for s in scores]
+    return _binary(probs[0]) if len(probs) == 1 else _normalized(probs)
+
+
+def logistic_proba(scores: list[Expr]) -> tuple[Expr, ...]:
+    """LogisticRegression.predict_proba: `_predict_proba_lr` for two classes, else softmax."""
+    return ovr_proba(scores) if len(scores) == 1 else tuple(softmax(scores))
+
+
+def classifier_head(est: object, scores: list[Expr], proba: Proba | None,
+                    ctx: Context) -> Head:
+    """LinearClassifierMixin's outputs from the scores: decision_function flattened to one
+    value for one score, predict `classes_[score > 0]` or `classes_[argmax]` (the first
+    maximum; a NaN first)."""
+    if np.ndim(est.classes_[0]) != 0:
+        raise UnsupportedError(f"{ctx.where()}: multi-output classification is not "
+                               "supported yet")
     classes = tuple(as_label(c) for c in est.classes_)
-    scores = _scores(coef, intercept, frame.columns)
-    if len(scores) == 1:
+    binary = len(scores) == 1
+    if len(scores) != (1 if len(classes) == 2 else len(classes)):
+        raise CompileError(f"{ctx.where()}: {len(scores)} scores per row for "
+                           f"{len(classes)} classes")
+    if binary:
         (d,) = scores
-        p1 = expit(d)
         outputs = {
             "predict": Output("predict", "label", (BoolIndex(Compare(">", d, 0.0)),)),
-            "predict_proba": Output("predict_proba", "vector",
-                                    (Arith("-", Const(1.0), p1), p1)),
             "decision_function": Output("decision_function", "scalar", (d,)),
         }
     else:
         outputs = {
             "predict": Output("predict", "label", (Argmax(tuple(scores)),)),
-            "predict_proba": Output("predict_proba", "vector", tuple(softmax(scores))),
             "decision_function": Output("decision_function", "vector", tuple(scores)),
         }
+    if proba is not None:
+        outputs["predict_proba"] = Output("predict_proba", "vector", proba(scores))
     return Head("classification", classes, outputs)
+
+
+@rule(LogisticRegression, "estimator", notes="binary and multinomial; any label type")
+@rule(LogisticRegressionCV, "estimator", notes="binary and multinomial; any label type")
+def logistic_regression(est: object, frame: Frame, ctx: Context) -> Head:
+    return classifier_head(est, _scores(est, frame, ctx), logistic_proba, ctx)
+
+
+SGD_PROBA: dict[str, Proba] = {"log_loss": ovr_proba, "modified_huber": modified_huber_proba}
+
+
+@rule(SGDClassifier, "estimator", notes="every loss; predict_proba for log_loss (OvR "
+      "normalised) and modified_huber, as sklearn")
+def sgd_classifier(est: SGDClassifier, frame: Frame, ctx: Context) -> Head:
+    return classifier_head(est, _scores(est, frame, ctx), SGD_PROBA.get(est.loss), ctx)
+
+
+def linear_classifier(est: object, frame: Frame, ctx: Context) -> Head:
+    """A classifier with decision_function and predict only."""
+    binarizer = getattr(est, "_label_binarizer", None)
+    if binarizer is not None and binarizer.y_type_.startswith("multilabel"):
+        raise UnsupportedError(f"{ctx.where()}: multi-output (multilabel) "
+                               f"{type(est).__name__} is not supported yet")
+    return classifier_head(est, _scores(est, frame, ctx), None, ctx)
+
+
+for _cls in (RidgeClassifier, RidgeClassifierCV):
+    rule(_cls, "estimator", notes="binary and multiclass (not multilabel); any label type")(
+        linear_classifier)
+for _cls in (Perceptron, PassiveAggressiveClassifier):
+    rule(_cls, "estimator", notes="binary and multiclass (OvR); any label type")(
+        linear_classifier)
+rule(LinearSVC, "estimator", notes="binary and multiclass (ovr or crammer_singer); any label "
+     "type")(linear_classifier)
+
+
+# ---- outlier detection -----------------------------------------------------------------------
+
+@rule(SGDOneClassSVM, "estimator", notes="predict (decision >= 0: 1, else -1), "
+      "decision_function, score_samples")
+def sgd_one_class_svm(est: SGDOneClassSVM, frame: Frame, ctx: Context) -> Head:
+    coef = _validated(est, frame, ctx)
+    (dot,) = _dots(coef, frame.columns, finite=True)
+    offset = Const(float(np.asarray(est.offset_, dtype=float).reshape(-1)[0]))
+    decision = Arith("-", dot, offset)
+    return Head("anomaly", (-1, 1), {
+        "predict": Output("predict", "label", (BoolIndex(Compare(">=", decision, 0.0)),)),
+        "decision_function": Output("decision_function", "scalar", (decision,)),
+        "score_samples": Output("score_samples", "scalar", (Arith("+", decision, offset),)),
+    })
