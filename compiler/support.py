@@ -12,7 +12,8 @@ from .build import TARGETS
 from .registry import RULES
 
 ROLE_ORDER = {"composition": 0, "transformer": 1, "estimator": 2}
-TARGET_TITLES = {"python": "Python", "c": "C99", "sql": "DuckDB SQL"}
+TARGET_TITLES = {"python": "Python", "c": "C99", "sql": "DuckDB SQL", "spark": "Spark SQL",
+                 "postgres": "PostgreSQL"}
 
 
 def support_table() -> str:

@@ -413,14 +413,19 @@ class _Printer(Printer):
         return 3 * nx if only_nan else 2 * nx
 
     def inputs_function(self, g: int, inputs: tuple[ir.Expr, ...]) -> list[str]:
-        """Forest g's inputs, computed once per row into x (read at every split)."""
-        sched = schedule(list(inputs), prefix="u")
+        """Forest g's inputs, computed once per row into x (read at every split); an input
+        may read the leaf of a tree of an earlier forest (a tree stacked on trees), which
+        the row's `leaf` holds: forests are walked in order."""
+        sched = schedule(list(inputs), prefix="u", into_trees=False)
         self.names = dict(sched.names)
         real, nx = ("float" if self.layout[g] else "double"), len(inputs)
-        lines = [f"static void {self.p}_inputs{g}(const {self.p}_input *in, {real} *x)", "{"]
-        if not features_of(list(inputs)):
+        lines = [f"static void {self.p}_inputs{g}(const {self.p}_input *in, const int *leaf, "
+                 f"{real} *x)", "{"]
+        if not features_of(list(inputs), into_trees=False):
             lines.append("    (void)in;")
-        lines += self.bind(sched, list(inputs), into_trees=True)
+        if not any(isinstance(n, ir.Tree) for n in sched.bound):
+            lines.append("    (void)leaf;")
+        lines += self.bind(sched, list(inputs), into_trees=False)
         put = self.use("put" + self.layout[g])
         lines += [f"    {put}(x + {2 * k}, {self.expr(n)});" for k, n in enumerate(inputs)]
         if self.slots(g) > 2 * nx:  # the two slots of an input differ only when it is missing
@@ -738,7 +743,7 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
            f"    int leaf[{n_trees}];"]
     for g, nt, _, first in forests:
         walk = pr.walker("trees", g)
-        one += [f"    {p}_inputs{g}(in, x{g});",
+        one += [f"    {p}_inputs{g}(in, leaf, x{g});",
                 f"    {walk}({p}_forest{g}, {p}_depth{g}, {p}_order{g}, {nt}, x{g}, "
                 f"leaf + {first});"]
     one += [f"    return {row}(in, leaf, out);", "}", ""]
@@ -749,14 +754,14 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
              f"        m = n - done < {block} ? (int)(n - done) : {block};"]
     for g, nt, nx, first in forests:
         batch += [f"        for (r = 0; r < m; ++r) "
-                  f"{p}_inputs{g}(rows + done + r, x{g} + r * {nx});",
+                  f"{p}_inputs{g}(rows + done + r, leaf + r * {n_trees}, x{g} + r * {nx});",
                   f"        if (m < {LANES}) {{ /* too few rows for the lanes: walk row by row */",
                   f"            for (r = 0; r < m; ++r) {pr.walker('trees', g)}({p}_forest{g}, "
                   f"{p}_depth{g}, {p}_order{g}, {nt}, x{g} + r * {nx}, "
                   f"leaf + r * {n_trees} + {first});",
                   "        } else {",
                   f"            for (; r % {LANES}; ++r) {p}_inputs{g}(rows + done + m - 1, "
-                  f"x{g} + r * {nx}); /* whole lanes */",
+                  f"leaf + (m - 1) * {n_trees}, x{g} + r * {nx}); /* whole lanes */",
                   f"            {pr.walker('rows', g)}({p}_forest{g}, {p}_depth{g}, "
                   f"{nt}, x{g}, m, leaf + {first}, {n_trees});", "        }"]
     batch += ["        for (r = 0; r < m; ++r) {",

@@ -141,7 +141,9 @@ def _split(X) -> tuple[list, list]:
 
 
 def _encode_text():
-    return make_pipeline(SimpleImputer(strategy="most_frequent"),
+    # missing_values=None: the data's missing text is None (a NaN-marker imputer would
+    # leave None in place, and might fill NaN with it, which scorec refuses)
+    return make_pipeline(SimpleImputer(strategy="most_frequent", missing_values=None),
                          OneHotEncoder(handle_unknown="ignore"))
 
 
@@ -370,6 +372,27 @@ def _hist_gradient_boosting(classifier: bool):
             est = HistGradientBoostingRegressor(
                 loss=loss, quantile=0.3 if loss == "quantile" else None, **params)
         num, txt = _split(X)
+        how = draw(st.sampled_from(["one-hot", "categorical", "categorical"]))
+        if txt and how == "categorical" and isinstance(X, pd.DataFrame):
+            # categories split by bitsets: pandas categoricals (from_dtype), or text
+            # columns named, indexed or masked (HGB ordinal-encodes them itself)
+            X = X.copy()
+            spec = draw(st.sampled_from(["from_dtype", "names", "indices", "mask"]))
+            if spec == "from_dtype":
+                for c in txt:
+                    X[c] = X[c].astype("category")
+                est.set_params(categorical_features="from_dtype")
+            else:
+                cols = list(X.columns)
+                est.set_params(categorical_features={
+                    "names": txt, "indices": [cols.index(c) for c in txt],
+                    "mask": [c in txt for c in cols]}[spec])
+            return _fit(est, X, y)
+        if num and how == "categorical" and not txt:  # small integer codes as categories
+            X = np.array(X, dtype=float)
+            X[:, 0] = np.where(np.isnan(X[:, 0]), np.nan, np.floor(np.abs(X[:, 0])) % 5)
+            est.set_params(categorical_features=[0])
+            return _fit(est, X, y)
         if txt:
             ct = ColumnTransformer([("txt", _encode_text(), txt)], remainder="passthrough",
                                    sparse_threshold=0)

@@ -9,10 +9,14 @@ from pathlib import Path
 import sklearn
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 from scorec.compiler.build import compile_program
 from scorec.compiler.ir import Program
 from scorec.runtime.adversarial import HOSTILE_TEXT, SPECIAL_NUMBERS, critical_values
+
+# one BLAS thread: small fits on a loaded 2-core machine ran 20x slower with more
+threadpool_limits(1)
 
 settings.register_profile(
     "default", max_examples=12, deadline=None,

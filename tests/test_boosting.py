@@ -1,5 +1,5 @@
 """Gradient boosting specifics: the IR shape the emitters rely on, bit-exact raw scores,
-sklearn's two different binary thresholds, and the refusals (categorical splits, inits
+sklearn's two different binary thresholds, category-set splits, and the refusals (inits
 that depend on X)."""
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from sklearn.preprocessing import StandardScaler
 
 from scorec.compiler.ir import Const, Item, Sum, Tree
 from scorec.compiler.lower import lower_model
+from scorec.compiler.passes import collect_trees
 from scorec.compiler.registry import UnsupportedError
 from scorec.runtime.adversarial import SPECIAL_NUMBERS, critical_values
+from scorec.runtime.verify import compare
 
 
 def _data(seed: int = 0, n: int = 150, classes: int = 2, nan: bool = False):
@@ -184,23 +186,33 @@ def test_gb_refuses_nan_and_float32_overflow_like_sklearn(tmp_path):
     assert mod.module.predict(ok) == model.predict(np.array([ok]))[0]
 
 
+@pytest.mark.parametrize("target", ["python", "c", "sql"])
 @pytest.mark.parametrize("frame", [False, True])
-def test_hgb_categorical_features_are_refused(frame):
+def test_hgb_categorical_splits_route_unknown_and_missing_categories(frame, target):
+    """Category-set splits: known categories by the bitset, an unseen or missing one the
+    way the split sends missing values; codes from HGB's own OrdinalEncoder."""
     rng = np.random.default_rng(0)
-    X = np.column_stack([rng.integers(0, 4, 200), rng.normal(size=200)]).astype(float)
-    y = (X[:, 0] % 2 == 0).astype(int)
+    codes = rng.integers(0, 6, 300)
+    X = np.column_stack([codes, rng.normal(size=300)]).astype(float)
+    X[rng.random(300) < 0.1, 0] = np.nan
+    y = np.isin(codes, [1, 4]).astype(int) + (X[:, 1] > 0.5)
     if frame:
-        X = pd.DataFrame({"cat": pd.Categorical(X[:, 0].astype(int)), "num": X[:, 1]})
-        model = HistGradientBoostingClassifier(max_iter=3).fit(X, y)  # from_dtype
+        names = np.array(["a", "b'", "c", "d e", "ü", "f"], dtype=object)
+        col = pd.Series([None if c != c else names[int(c)] for c in X[:, 0]], dtype=object)
+        X = pd.DataFrame({"cat": col.astype("category"), "num": X[:, 1]})
+        model = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(X, y)
+        rows = [[v, x] for v in [*names, "unseen", None] for x in (-1.0, 0.6, math.nan)]
     else:
-        model = HistGradientBoostingClassifier(max_iter=3, categorical_features=[0]).fit(X, y)
-    assert model.is_categorical_ is not None and model.is_categorical_.any()
-    with pytest.raises(UnsupportedError, match="categorical"):
-        lower_model(model)
-    reg = HistGradientBoostingRegressor(max_iter=3, categorical_features=[0]).fit(
-        np.asarray(X, dtype=float) if not frame else X, y.astype(float))
-    with pytest.raises(UnsupportedError, match="categorical"):
-        lower_model(make_pipeline(reg) if not frame else reg)
+        model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0],
+                                               random_state=0).fit(X, y)
+        rows = [[v, x] for v in [0.0, 1.0, 4.0, 5.0, 7.0, 2.5, -1.0, 1e300, math.nan]
+                for x in (-1.0, 0.6, math.nan)]
+    program = lower_model(model)
+    assert any(t.categories for t in collect_trees(program))
+    with tempfile.TemporaryDirectory() as tmp:
+        scorer, manifest = build_scorer(program, target, Path(tmp))
+        report = compare(model, program, [scorer], manifest["outputs"], rows)
+    assert report.ok, report.format(program.features)
 
 
 def test_gb_with_an_init_estimator_that_reads_x_is_refused():

@@ -28,7 +28,10 @@ def _components(obj: object) -> set[str]:
     found = {type(obj).__name__}
     for step in getattr(obj, "steps", []):
         found |= _components(step[1])
-    for _, trans, _ in getattr(obj, "transformers_", []):
+    parts = [t for _, t, _ in getattr(obj, "transformers_", [])]
+    parts += [t for _, t in getattr(obj, "transformer_list", [])]  # FeatureUnion
+    parts += [e for e in getattr(obj, "estimators_", []) if isinstance(e, BaseEstimator)]
+    for trans in parts:
         if isinstance(trans, BaseEstimator):
             found |= _components(trans)
     return found
