@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from .build import TARGETS, compile_file
-from .registry import RULES, CompileError
+from .registry import CompileError, rule_of
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +90,7 @@ def _describe(obj: object, indent: int, lines: list[str], label: str) -> None:
     if isinstance(obj, str):
         lines.append(f"{pad}{label}{obj}")
         return
-    ok = type(obj) in RULES
+    ok = rule_of(obj) is not None
     mark = "supported" if ok else "NOT SUPPORTED"
     lines.append(f"{pad}{label}{type(obj).__name__}  [{mark}]")
     if isinstance(obj, Pipeline):

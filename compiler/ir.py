@@ -79,6 +79,7 @@ class Neg(Expr):
 FUNCS = frozenset({
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "tanh", "sinh", "cosh",
     "sin", "cos", "tan", "arctan", "arcsinh", "abs", "floor", "ceil", "trunc", "rint", "sign",
+    "float32",
 })
 
 
@@ -86,7 +87,9 @@ FUNCS = frozenset({
 class Func(Expr):
     """fn(a) for fn in FUNCS, as numpy's ufunc of that name computes it on a double
     (libm's result; a target's libm may differ from numpy's in the last bit). `rint`
-    rounds half to even; `sign` is -1, 0 or 1 (NaN stays NaN)."""
+    rounds half to even; `sign` is -1, 0 or 1 (NaN stays NaN); `float32` is the nearest
+    float32 (`np.float32(a)`: +-inf beyond its range), so float32 arithmetic is a double
+    operation then `float32` (exact: a double holds every float32 sum and product)."""
 
     fn: str
     a: Expr

@@ -84,27 +84,41 @@ EstimatorRule = Callable[[object, Frame, Context], Head]
 
 @dataclass(frozen=True)
 class Rule:
-    cls: type
+    name: str  # the class's name, e.g. "LogisticRegression"
+    module: str  # where it is defined, e.g. "sklearn.linear_model._logistic"
     role: str  # "composition" | "transformer" | "estimator"
     lower: Callable
     notes: str = ""
 
 
-RULES: dict[type, Rule] = {}
+# rules by the class's qualified name: a class of an optional library (XGBoost, LightGBM)
+# gets its rule without that library being imported
+RULES: dict[str, Rule] = {}
 
 
-def rule(cls: type, role: str, notes: str = "") -> Callable[[Callable], Callable]:
-    """Register the decorated function as the lowering of `cls`."""
+def _key(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def rule(cls: type | str, role: str, notes: str = "") -> Callable[[Callable], Callable]:
+    """Register the decorated function as the lowering of `cls` (a class, or the dotted
+    path of one, "module.ClassName")."""
+    key = cls if isinstance(cls, str) else _key(cls)
 
     def register(fn: Callable) -> Callable:
-        RULES[cls] = Rule(cls, role, fn, notes)
+        module, _, name = key.rpartition(".")
+        RULES[key] = Rule(name, module, role, fn, notes)
         return fn
 
     return register
 
 
+def rule_of(obj: object) -> Rule | None:
+    return RULES.get(_key(type(obj)))
+
+
 def find_rule(obj: object, ctx: Context) -> Rule:
-    r = RULES.get(type(obj))
+    r = rule_of(obj)
     if r is None:
         raise UnsupportedError(
             f"unsupported component {type(obj).__name__} at {ctx.where()}. "
@@ -114,4 +128,4 @@ def find_rule(obj: object, ctx: Context) -> Rule:
 
 
 def supported_names() -> list[str]:
-    return sorted(r.cls.__name__ for r in RULES.values())
+    return sorted(r.name for r in RULES.values())

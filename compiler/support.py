@@ -17,12 +17,11 @@ TARGET_TITLES = {"python": "Python", "c": "C99", "sql": "DuckDB SQL", "spark": "
 
 
 def support_table() -> str:
-    rules = sorted(RULES.values(), key=lambda r: (ROLE_ORDER[r.role], r.cls.__module__,
-                                                  r.cls.__name__))
+    rules = sorted(RULES.values(), key=lambda r: (ROLE_ORDER[r.role], r.module, r.name))
     head = ["component", "kind", *(TARGET_TITLES[t] for t in TARGETS), "notes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rules:
-        cells = [f"`{r.cls.__name__}`", r.role, *("yes" for _ in TARGETS), r.notes]
+        cells = [f"`{r.name}`", r.role, *("yes" for _ in TARGETS), r.notes]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

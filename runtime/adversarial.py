@@ -42,7 +42,7 @@ def _unordered(i: int) -> float:
 
 # functions of one number that never decrease: a bound on f(x) is a bound on x
 MONOTONE_FUNCS = frozenset({"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
-                            "tanh", "sinh", "arctan", "arcsinh"})
+                            "tanh", "sinh", "arctan", "arcsinh", "float32"})
 
 
 def _chain(expr: ir.Expr) -> tuple[int, Callable[[float], float]] | None:

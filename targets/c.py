@@ -261,6 +261,8 @@ class _Printer(Printer):
         a = self.expr(node.a)
         if node.fn == "sign":
             return f"{self.use('sign')}({a})"
+        if node.fn == "float32":
+            return f"((double)(float)({a}))"
         return f"{_C_FUNCS.get(node.fn, node.fn)}({a})"
 
     def bucket(self, node: ir.Bucket) -> str:

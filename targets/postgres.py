@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable
 
 from scorec.compiler import ir
+from scorec.compiler.lowering.common import F32_OVERFLOW
 from scorec.compiler.passes import features_of, output_roots, schedule
 
 from .sql import SqlPrinter, _Forest, comment, forests
@@ -166,6 +167,12 @@ class PostgresPrinter(SqlPrinter):
                     f"ELSE {nan} END")
         if fn == "sqrt":
             return f"CASE WHEN {a} >= {zero} THEN sqrt({a}) ELSE {nan} END"
+        if fn == "float32":  # float4 raises on overflow and on an underflow to zero
+            lim = self.number(F32_OVERFLOW)
+            return (f"CASE WHEN {self.NAN.format(a)} THEN {a} WHEN {a} >= {lim} THEN {inf} "
+                    f"WHEN {a} <= {self.number(-F32_OVERFLOW)} THEN (-{inf}) "
+                    f"WHEN abs({a}) <= {self.number(2.0**-150)} THEN {a} * {zero} "
+                    f"ELSE CAST(CAST({a} AS real) AS double precision) END")
         if fn == "exp":
             return self.call("exp", a)
         if fn == "exp2":

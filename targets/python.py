@@ -159,6 +159,16 @@ def _{fn}(x):
 def _rint(x):
     return float(round(x)) if x - x == 0.0 else x
 """,
+    "float32": """
+_pack_f, _unpack_f = _Struct("<f").pack, _Struct("<f").unpack
+
+
+def _float32(x):
+    try:
+        return _unpack_f(_pack_f(x))[0]
+    except OverflowError:  # beyond float32's range
+        return _math.copysign(_INF, x)
+""",
     "sign": """
 def _sign(x):
     return 1.0 if x > 0.0 else -1.0 if x < 0.0 else x
@@ -221,6 +231,7 @@ def _sum(xs):
 _HELPER_IMPORTS = {
     "bucket": "from bisect import bisect_left as _bisect_left",
     "ksmallest": "from heapq import nsmallest as _nsmallest",
+    "float32": "from struct import Struct as _Struct",
     "bisect_right": "from bisect import bisect_right as _bisect_right",
     "sum": "from functools import reduce as _reduce\nfrom operator import add as _add",
     "matvec": "from functools import reduce as _reduce\nfrom operator import add as _add\n"

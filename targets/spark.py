@@ -171,6 +171,8 @@ class SparkPrinter(SqlPrinter):
                     f"ELSE CAST({whole} AS DOUBLE) END")
         if fn == "exp2":
             return f"pow({self.number(2.0)}, {a})"
+        if fn == "float32":  # beyond float32's range the cast is an infinity, as IEEE's
+            return f"CAST(CAST({a} AS FLOAT) AS DOUBLE)"
         if fn in ("expm1", "sign", "rint"):
             return f"{self.FUNCS.get(fn, fn)}({a})"
         return super().func(node)

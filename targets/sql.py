@@ -38,6 +38,7 @@ import unicodedata
 from collections.abc import Callable
 
 from scorec.compiler import ir
+from scorec.compiler.lowering.common import F32_OVERFLOW
 from scorec.compiler.passes import breadth_first, features_of, output_roots, schedule, tree_depth
 
 from .printer import Printer
@@ -266,6 +267,11 @@ class SqlPrinter(Printer):
             return (f"CASE WHEN {self.NAN.format(a)} THEN {a} WHEN {a} > {self.number(0.0)} "
                     f"THEN {self.number(1.0)} WHEN {a} < {self.number(0.0)} "
                     f"THEN {self.number(-1.0)} ELSE {a} END")
+        if fn == "float32":  # DuckDB raises on a double beyond float32's range
+            lim, inf = self.number(F32_OVERFLOW), self.number(math.inf)
+            return (f"CASE WHEN {self.NAN.format(a)} THEN {a} WHEN {a} >= {lim} THEN {inf} "
+                    f"WHEN {a} <= {self.number(-F32_OVERFLOW)} THEN (-{inf}) "
+                    f"ELSE CAST(CAST({a} AS FLOAT) AS DOUBLE) END")
         if fn == "rint":
             return f"round_even({a}, 0)"
         if fn == "exp2":

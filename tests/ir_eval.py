@@ -52,6 +52,8 @@ class Evaluator:
                 return {"+": a + b, "-": a - b, "*": a * b, "/": np.divide(a, b)}[n.op]
             if isinstance(n, ir.Neg):
                 return -self(n.a)
+            if isinstance(n, ir.Func) and n.fn == "float32":
+                return F(np.array([self(n.a)], dtype=F).astype(np.float32)[0])
             if isinstance(n, ir.Func):  # numpy's array loops, as sklearn calls them
                 return getattr(np, n.fn)(np.array([self(n.a)], dtype=F))[0]
             if isinstance(n, ir.Pow):

@@ -10,10 +10,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.decomposition import PCA
+from sklearn.decomposition import NMF
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from scorec.compiler.cli import main
 from scorec.compiler.load import sha256_file
@@ -42,11 +42,12 @@ def test_compile_writes_every_file_and_the_manifest(model_file, tmp_path):
     assert manifest["name"] == "loan_model"
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["loan_model.py", "loan_model.h", "loan_model.c", "loan_model.sql",
-         "loan_model.spark.sql", "manifest.json"])
+         "loan_model.spark.sql", "loan_model.postgres.sql", "manifest.json"])
     assert manifest["files"] == {"python": ["loan_model.py"],
                                  "c": ["loan_model.h", "loan_model.c"],
                                  "sql": ["loan_model.sql"],
-                                 "spark": ["loan_model.spark.sql"]}
+                                 "spark": ["loan_model.spark.sql"],
+                                 "postgres": ["loan_model.postgres.sql"]}
     assert manifest["model_sha256"] == sha256_file(model_file)
     assert manifest["task"] == "classification"
     assert manifest["classes"] == ["approve", "decline"]
@@ -125,18 +126,18 @@ def test_unfitted_model(tmp_path):
 
 
 def test_unsupported_step_is_named_with_its_place(tmp_path):
-    X = np.random.default_rng(0).normal(size=(40, 3))
-    path = tmp_path / "pca.joblib"
-    joblib.dump(make_pipeline(StandardScaler(), PCA(2), LogisticRegression())
-                .fit(X, X[:, 0] > 0), path)
+    X = np.abs(np.random.default_rng(0).normal(size=(40, 3)))
+    path = tmp_path / "nmf.joblib"  # NMF's transform solves an optimisation per row
+    joblib.dump(make_pipeline(MinMaxScaler(), NMF(2, max_iter=50), LogisticRegression())
+                .fit(X, X[:, 0] > 0.5), path)
     code, _, err = run("compile", str(path), "-o", str(tmp_path / "out"))
     assert code == 2
-    assert "unsupported component PCA" in err and "pca (PCA)" in err
+    assert "unsupported component NMF" in err and "nmf (NMF)" in err
     assert "Supported:" in err and "OneHotEncoder" in err
     assert not (tmp_path / "out").exists()
     code, stdout, _ = run("inspect", str(path))
     assert code == 0
-    assert "PCA  [NOT SUPPORTED]" in stdout and "compiles: no" in stdout
+    assert "NMF  [NOT SUPPORTED]" in stdout and "compiles: no" in stdout
 
 
 def test_output_path_that_is_a_file(model_file, tmp_path):

@@ -38,7 +38,7 @@ def _components(obj: object) -> set[str]:
 
 
 def test_every_registered_component_has_a_property_test():
-    assert {r.cls.__name__ for r in RULES.values()} == set(BUILDERS)
+    assert {r.name for r in RULES.values()} == set(BUILDERS)
 
 
 @pytest.mark.parametrize("target", TARGETS)

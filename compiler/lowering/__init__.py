@@ -9,6 +9,7 @@ from . import (
     encode,
     expand,
     impute,
+    lgbm,
     linear,
     meta,
     neighbors,
@@ -19,8 +20,9 @@ from . import (
     select,
     svm,
     trees,
+    xgb,
 )
 
 __all__ = ["anomaly", "bayes", "boosting", "compose", "discretize", "encode", "expand", "impute",
-           "linear", "meta", "neighbors", "neural", "nonlinear", "project", "scale", "select",
-           "svm", "trees"]
+           "lgbm", "linear", "meta", "neighbors", "neural", "nonlinear", "project", "scale",
+           "select", "svm", "trees", "xgb"]

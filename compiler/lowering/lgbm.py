@@ -1,0 +1,3 @@
+"""(placeholder: rules of this family are being written)"""
+
+from __future__ import annotations
