@@ -10,7 +10,7 @@ import importlib
 import pickle
 from pathlib import Path
 
-from .registry import CompileError, rule_of
+from .registry import CompileError
 
 
 def sha256_file(path: Path) -> str:
@@ -23,6 +23,9 @@ def sha256_file(path: Path) -> str:
 
 # a library's own model file, by its suffix: read by scorec.compiler.native.<reader>
 NATIVE_READERS = {".json": "xgboost_file", ".ubj": "xgboost_file", ".txt": "lightgbm_file"}
+# a library's raw Booster in a joblib file: (reader module, function(booster, path))
+BOOSTER_ADAPTERS = {"xgboost.core.Booster": ("xgboost_file", "from_booster"),
+                    "lightgbm.basic.Booster": ("lightgbm_file", "from_booster")}
 
 
 def load_model(path: str | Path) -> object:
@@ -56,8 +59,11 @@ def _load_joblib(path: Path) -> object:
             hint = (f" (it holds a {exc.name} model: pip install 'scorec[{exc.name}]', or "
                     "compile the library's own model file, which needs no library)")
         raise CompileError(f"{path} is not a readable joblib model file: {exc}{hint}") from exc
-    if rule_of(model) is not None and not isinstance(model, BaseEstimator):
-        return model  # a library's model object with a rule (a raw Booster)
+    adapter = BOOSTER_ADAPTERS.get(f"{type(model).__module__}.{type(model).__qualname__}")
+    if adapter is not None:  # a library's raw Booster: read as its own model file would be
+        module, function = adapter
+        return getattr(importlib.import_module(f"scorec.compiler.native.{module}"), function)(
+            model, path)
     if not isinstance(model, BaseEstimator):
         raise CompileError(f"{path} holds a {type(model).__name__}, not a scikit-learn estimator")
     try:

@@ -100,14 +100,16 @@ def _key(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def rule(cls: type | str, role: str, notes: str = "") -> Callable[[Callable], Callable]:
+def rule(cls: type | str, role: str, notes: str = "",
+         title: str | None = None) -> Callable[[Callable], Callable]:
     """Register the decorated function as the lowering of `cls` (a class, or the dotted
-    path of one, "module.ClassName")."""
+    path of one, "module.ClassName"). `title` names it in the support table and the
+    tests' builders where the class name alone is ambiguous ("xgboost.Booster")."""
     key = cls if isinstance(cls, str) else _key(cls)
 
     def register(fn: Callable) -> Callable:
         module, _, name = key.rpartition(".")
-        RULES[key] = Rule(name, module, role, fn, notes)
+        RULES[key] = Rule(title or name, module, role, fn, notes)
         return fn
 
     return register
