@@ -400,26 +400,31 @@ class Map(Expr):
 
 
 def _captures(body: Expr) -> tuple[Expr, ...]:
-    """The largest sub-expressions of a map body that read no Var, each once."""
+    """The largest sub-expressions of a map body that read no Var, each once. (Iterative:
+    a body may sit on a deep graph; a Map's children hold no Var, only its body does.)"""
     has_var: dict[int, bool] = {}
-
-    def varying(node: Expr) -> bool:
-        if id(node) not in has_var:  # a Map's children hold no Var: only its body does
-            has_var[id(node)] = isinstance(node, Var) or any(
-                [varying(c) for c in node.children()])
-        return has_var[id(node)]
-
-    out: dict[int, Expr] = {}
-    stack = [body]
+    stack: list[tuple[Expr, bool]] = [(body, False)]
     while stack:
-        node = stack.pop()
-        if not varying(node):
+        node, expanded = stack.pop()
+        if id(node) in has_var:
+            continue
+        if expanded:
+            has_var[id(node)] = isinstance(node, Var) or any(
+                has_var[id(c)] for c in node.children())
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in node.children() if id(c) not in has_var)
+    if not has_var[id(body)]:
+        raise ValueError("Map: the body reads no element")
+    out: dict[int, Expr] = {}
+    todo = [body]
+    while todo:
+        node = todo.pop()
+        if not has_var[id(node)]:
             out.setdefault(id(node), node)
         else:
-            stack.extend(reversed(node.children()))
-    if varying(body):
-        return tuple(out.values())
-    raise ValueError("Map: the body reads no element")
+            todo.extend(reversed(node.children()))
+    return tuple(out.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -447,8 +452,9 @@ class Reduce(Expr):
 class KSmallest(Expr):
     """The positions of the k smallest elements of `vec` that are below +inf, smallest
     first, an equal value going to the lower position; NaN and +inf never count. When
-    fewer than k elements count, the remaining slots hold `fill` (as a neighbour search's
-    heap, initialised with (inf, fill), keeps them). A vector of k indices."""
+    fewer than k elements count, the remaining slots hold `fill`. A vector of k indices.
+    (sklearn's neighbour heaps break ties at the k-th place otherwise for k >= 3: see
+    lowering/neighbors.py, which simulates them.)"""
 
     type = "vector"
     vec: Expr
