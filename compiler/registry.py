@@ -29,6 +29,9 @@ class Frame:
 
     columns: list[Expr]
     sparse: bool = False
+    # the container's dtype: "float32" after an encoder or discretizer with dtype=float32,
+    # which makes numeric steps after it compute in float32 (see `Rule.float32`)
+    dtype: str = "float64"
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Rule:
     role: str  # "composition" | "transformer" | "estimator"
     lower: Callable
     notes: str = ""
+    float32: bool = False  # gives sklearn's result on float32 input too (trees cast to it)
 
 
 # rules by the class's qualified name: a class of an optional library (XGBoost, LightGBM)
@@ -100,16 +104,19 @@ def _key(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def rule(cls: type | str, role: str, notes: str = "",
-         title: str | None = None) -> Callable[[Callable], Callable]:
+def rule(cls: type | str, role: str, notes: str = "", title: str | None = None,
+         float32: bool = False) -> Callable[[Callable], Callable]:
     """Register the decorated function as the lowering of `cls` (a class, or the dotted
     path of one, "module.ClassName"). `title` names it in the support table and the
-    tests' builders where the class name alone is ambiguous ("xgboost.Booster")."""
+    tests' builders where the class name alone is ambiguous ("xgboost.Booster"). A rule
+    with `float32` accepts float32 input (compositions pass it on; trees compare in
+    float32 anyway); any other refuses it, since sklearn would compute it in float32."""
     key = cls if isinstance(cls, str) else _key(cls)
 
     def register(fn: Callable) -> Callable:
         module, _, name = key.rpartition(".")
-        RULES[key] = Rule(title or name, module, role, fn, notes)
+        RULES[key] = Rule(title or name, module, role, fn, notes,
+                          float32 or role == "composition")
         return fn
 
     return register

@@ -135,7 +135,7 @@ def _gb_raws(est: object, frame: Frame, ctx: Context) -> list[Expr]:
     return [_raw(init[k], [Item(t, 0) for t in trees[k]]) for k in range(len(init))]
 
 
-@rule(GradientBoostingClassifier, "estimator",
+@rule(GradientBoostingClassifier, "estimator", float32=True,
       notes="float32 splits; init + learning_rate x leaf, in stage order; log_loss and "
             "exponential; NaN/inf inputs refused as in sklearn")
 def gradient_boosting_classifier(est, frame: Frame, ctx: Context) -> Head:
@@ -160,7 +160,7 @@ def _unsupported_loss(est, raws: list[Expr], ctx: Context) -> UnsupportedError:
                             "supported")
 
 
-@rule(GradientBoostingRegressor, "estimator",
+@rule(GradientBoostingRegressor, "estimator", float32=True,
       notes="float32 splits; init + learning_rate x leaf, in stage order; any loss; "
             "NaN/inf inputs refused as in sklearn")
 def gradient_boosting_regressor(est, frame: Frame, ctx: Context) -> Head:
@@ -248,7 +248,7 @@ def _hgb_raws(est: object, frame: Frame, ctx: Context) -> list[Expr]:
     return [_raw(float(baseline[0, k]), k_trees[k]) for k in range(len(k_trees))]
 
 
-@rule(HistGradientBoostingClassifier, "estimator",
+@rule(HistGradientBoostingClassifier, "estimator", float32=True,
       notes="float64 splits, NaN routed as learned, inf scored; baseline + trees in "
             "iteration order; categorical features (indices, masks, names, from_dtype) split "
             "by category sets")
@@ -262,7 +262,7 @@ def hist_gradient_boosting_classifier(est, frame: Frame, ctx: Context) -> Head:
     return _classifier_head(est, raws, expit, ">")
 
 
-@rule(HistGradientBoostingRegressor, "estimator",
+@rule(HistGradientBoostingRegressor, "estimator", float32=True,
       notes="float64 splits, NaN routed as learned, inf scored; identity link, or exp "
             "(poisson, gamma); categorical features split by category sets")
 def hist_gradient_boosting_regressor(est, frame: Frame, ctx: Context) -> Head:

@@ -19,7 +19,13 @@ def lower_step(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | He
     """Lower one component, with its place recorded for error messages."""
     ctx.path.append(f"{name} ({type(obj).__name__})")
     try:
-        return find_rule(obj, ctx).lower(obj, frame, ctx)
+        found = find_rule(obj, ctx)
+        if frame.dtype == "float32" and not found.float32:
+            raise UnsupportedError(
+                f"{ctx.where()}: receives float32 data (an earlier encoder or discretizer "
+                "has dtype=np.float32), so sklearn computes this step in float32, which "
+                "scorec does not reproduce: give that step dtype=np.float64")
+        return found.lower(obj, frame, ctx)
     finally:
         ctx.path.pop()
 
@@ -43,17 +49,23 @@ def pipeline(pipe: Pipeline, frame: Frame, ctx: Context) -> Frame | Head:
     return lower_step(last, frame, ctx, name)
 
 
+def _stacked(dtypes: list[str]) -> str:
+    """The dtype of blocks stacked side by side (numpy's hstack: float32 only if all are)."""
+    return "float32" if dtypes and all(d == "float32" for d in dtypes) else "float64"
+
+
 @rule(ColumnTransformer, "composition",
       notes="columns by name, index, mask or make_column_selector (also names of a "
       "pandas-output step); remainder drop/passthrough")
 def column_transformer(ct: ColumnTransformer, frame: Frame, ctx: Context) -> Frame:
     weights = ct.transformer_weights or {}
     columns = []
+    dtypes: list[str] = []
     for name, trans, _ in ct.transformers_:
         indices = list(ct._transformer_to_input_indices.get(name, []))
         if isinstance(trans, str) and trans == "drop" or not indices:
             continue
-        sub = Frame([frame.columns[i] for i in indices], frame.sparse)
+        sub = Frame([frame.columns[i] for i in indices], frame.sparse, frame.dtype)
         if isinstance(trans, str) and trans == "passthrough":
             out = sub
         else:
@@ -67,7 +79,8 @@ def column_transformer(ct: ColumnTransformer, frame: Frame, ctx: Context) -> Fra
             raise CompileError(f"{ctx.where()}: transformer {name!r} lowered to {len(block)} "
                                f"columns but sklearn outputs {expected.stop - expected.start}")
         columns.extend(block)
-    return Frame(columns, bool(ct.sparse_output_))
+        dtypes.append(out.dtype)
+    return Frame(columns, bool(ct.sparse_output_), _stacked(dtypes))
 
 
 # FunctionTransformer funcs that are one IR operation per value (numpy ufuncs on float64)
@@ -167,6 +180,7 @@ def feature_union(fu: FeatureUnion, frame: Frame, ctx: Context) -> Frame:
     each output times its weight, side by side; sparse if any block is."""
     weights = fu.transformer_weights or {}
     columns: list[Expr] = []
+    dtypes: list[str] = []
     sparse = False
     for name, trans in fu.transformer_list:
         if trans is None or isinstance(trans, str) and trans == "drop":
@@ -181,4 +195,5 @@ def feature_union(fu: FeatureUnion, frame: Frame, ctx: Context) -> Frame:
             block = [Arith("*", c, w) for c in block]
         columns.extend(block)
         sparse = sparse or out.sparse
-    return Frame(columns, sparse)
+        dtypes.append(out.dtype)
+    return Frame(columns, sparse, _stacked(dtypes))

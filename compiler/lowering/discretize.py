@@ -74,4 +74,4 @@ def kbins_discretizer(kb: KBinsDiscretizer, frame: Frame, ctx: Context) -> Frame
         for k in range(n):  # one-hot: 1 in the bin's own column (every bin is a category)
             out.append(Const(1.0) if index is None else
                        Lookup(index, tuple(float(m == k) for m in range(n))))
-    return Frame(out, kb.encode == "onehot")
+    return Frame(out, kb.encode == "onehot", "float32" if float32 else "float64")

@@ -189,7 +189,12 @@ def one_hot_encoder(enc: OneHotEncoder, frame: Frame, ctx: Context) -> Frame:
     out = [_output(p, j) for p in probed for j in range(p.rows.shape[1])]
     if refuses:
         _refuse_unknown(ctx, probed)
-    return Frame(out, bool(enc.sparse_output))
+    return Frame(out, bool(enc.sparse_output), _dtype(enc))
+
+
+def _dtype(enc: object) -> str:
+    """The output container's dtype, as later steps see it (ints become float64)."""
+    return "float32" if np.dtype(enc.dtype) == np.float32 else "float64"
 
 
 @rule(OrdinalEncoder, "transformer",
@@ -202,7 +207,7 @@ def ordinal_encoder(enc: OrdinalEncoder, frame: Frame, ctx: Context) -> Frame:
     out = [_output(p, 0) for p in probed]
     if refuses:
         _refuse_unknown(ctx, probed)
-    return Frame(out, False)
+    return Frame(out, False, _dtype(enc))
 
 
 @rule(TargetEncoder, "transformer",

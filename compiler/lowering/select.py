@@ -52,12 +52,13 @@ def feature_selector(sel: object, frame: Frame, ctx: Context) -> Frame:
     if mask.shape != (len(frame.columns),):
         raise CompileError(f"{ctx.where()}: the support mask has {mask.size} entries, the step "
                            f"receives {len(frame.columns)} columns")
-    return Frame([c for c, keep in zip(frame.columns, mask) if keep], frame.sparse)
+    return Frame([c for c, keep in zip(frame.columns, mask) if keep], frame.sparse, frame.dtype)
 
 
 for _cls in SELECTORS:
-    rule(_cls, "transformer", notes="the get_support() columns; NaN/inf refused unless "
-         "the allow_nan tag (or DataFrame output) lets them through")(feature_selector)
+    rule(_cls, "transformer", float32=True,
+         notes="the get_support() columns; NaN/inf refused unless the allow_nan tag (or "
+         "DataFrame output) lets them through")(feature_selector)
 
 
 def _missing_mask(ctx: Context, mv: object, col: Expr) -> Expr:

@@ -75,13 +75,15 @@ def _classifier(est: object, trees: list[Tree], averaged: bool) -> Head:
     })
 
 
-@rule(DecisionTreeClassifier, "estimator", notes="float32 splits; NaN routed as learned")
+@rule(DecisionTreeClassifier, "estimator", float32=True,
+      notes="float32 splits; NaN routed as learned")
 def decision_tree_classifier(est, frame: Frame, ctx: Context) -> Head:
     inputs = _check_input(est, frame, ctx)
     return _classifier(est, [lower_tree(est, inputs, len(est.classes_))], averaged=False)
 
 
-@rule(DecisionTreeRegressor, "estimator", notes="float32 splits; NaN routed as learned")
+@rule(DecisionTreeRegressor, "estimator", float32=True,
+      notes="float32 splits; NaN routed as learned")
 def decision_tree_regressor(est, frame: Frame, ctx: Context) -> Head:
     inputs = _check_input(est, frame, ctx)
     value = Item(lower_tree(est, inputs, 1), 0)
@@ -100,9 +102,13 @@ def forest_regressor(est, frame: Frame, ctx: Context) -> Head:
     return Head("regression", (), {"predict": Output("predict", "scalar", (_mean(trees, 0),))})
 
 
-rule(ExtraTreeClassifier, "estimator", notes="as DecisionTree")(decision_tree_classifier)
-rule(ExtraTreeRegressor, "estimator", notes="as DecisionTree")(decision_tree_regressor)
+rule(ExtraTreeClassifier, "estimator", float32=True,
+     notes="as DecisionTree")(decision_tree_classifier)
+rule(ExtraTreeRegressor, "estimator", float32=True,
+     notes="as DecisionTree")(decision_tree_regressor)
 for _cls in (RandomForestClassifier, ExtraTreesClassifier):
-    rule(_cls, "estimator", notes="mean of tree probabilities, in tree order")(forest_classifier)
+    rule(_cls, "estimator", float32=True,
+         notes="mean of tree probabilities, in tree order")(forest_classifier)
 for _cls in (RandomForestRegressor, ExtraTreesRegressor):
-    rule(_cls, "estimator", notes="mean of tree predictions, in tree order")(forest_regressor)
+    rule(_cls, "estimator", float32=True,
+         notes="mean of tree predictions, in tree order")(forest_regressor)
