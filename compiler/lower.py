@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import lowering  # noqa: F401  (registers the rules)
 from .ir import FeatureSpec, Program
-from .lowering.compose import lower_step
+from .lowering.compose import lower_final
 from .registry import CompileError, Context, Frame, Head
 
 
@@ -26,7 +26,7 @@ def lower_model(model: object) -> Program:
     for _ in range(3):
         ctx = Context(list(specs))
         frame = Frame([ctx.feature(i) for i in range(len(specs))])
-        head = lower_step(model, frame, ctx, "model")
+        head = lower_final(model, frame, ctx, "model")
         if not ctx.changed:
             break
         specs = ctx.features

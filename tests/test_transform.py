@@ -297,3 +297,25 @@ def test_pandas_output_pipelines_equal_model(target: str, data: st.DataObject) -
         scorer, manifest = build_scorer(program, target, Path(tmp))
         report = compare(model, program, [scorer], manifest["outputs"], rows)
     assert report.ok, report.format(program.features)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@given(data=st.data())
+def test_a_selector_that_predicts_ends_a_model(target: str, data: st.DataObject) -> None:
+    """RFE / RFECV at the end of a model: their predict is estimator_.predict of the
+    selected columns (and likewise predict_proba, decision_function)."""
+    from sklearn.feature_selection import RFE, RFECV
+
+    task = data.draw(st.sampled_from(["classification", "regression"]))
+    X, y = data.draw(dataset(n_num=(2, 4), task=task, missing=False))
+    inner = LogisticRegression(max_iter=300) if task == "classification" else Ridge()
+    selector = data.draw(st.sampled_from([RFE(inner, n_features_to_select=1),
+                                          RFECV(inner, cv=2)]))
+    model = _fit(selector if data.draw(st.booleans()) else
+                 make_pipeline(StandardScaler(), selector), X, y)
+    program = lower_model(model)
+    rows = data.draw(rows_for(program), label="rows")
+    with tempfile.TemporaryDirectory() as tmp:
+        scorer, manifest = build_scorer(program, target, Path(tmp))
+        report = compare(model, program, [scorer], manifest["outputs"], rows)
+    assert report.ok, report.format(program.features)

@@ -30,6 +30,20 @@ def lower_step(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | He
         ctx.path.pop()
 
 
+def lower_final(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | Head:
+    """The last step of a model: a selector that predicts (RFE, RFECV: `predict` is
+    `estimator_.predict(transform(X))`) is its selection, then its fitted estimator."""
+    out = lower_step(obj, frame, ctx, name)
+    inner = getattr(obj, "estimator_", None)
+    if isinstance(out, Frame) and inner is not None and callable(getattr(obj, "predict", None)):
+        ctx.path.append(f"{name} ({type(obj).__name__})")
+        try:
+            return lower_step(inner, out, ctx, "estimator_")
+        finally:
+            ctx.path.pop()
+    return out
+
+
 def lower_transform(obj: object, frame: Frame, ctx: Context, name: str) -> Frame:
     out = lower_step(obj, frame, ctx, name)
     if not isinstance(out, Frame):
@@ -46,7 +60,7 @@ def pipeline(pipe: Pipeline, frame: Frame, ctx: Context) -> Frame | Head:
     if not steps:
         return frame
     name, last = steps[-1]
-    return lower_step(last, frame, ctx, name)
+    return lower_final(last, frame, ctx, name)
 
 
 def _stacked(dtypes: list[str]) -> str:
