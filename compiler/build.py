@@ -68,6 +68,10 @@ def compile_program(program: Program, name: str, model_sha256: str, sklearn_vers
         # multilabel classification (a list of 0/1 per label in `classes`)
         "n_outputs": len(program.outputs["predict"].values) if "predict" in program.outputs
         else 1,
+        # predict returns a list per row (n_outputs values), even a list of one where
+        # sklearn's predict is an (n, 1) array (LinearRegression fitted on a 2-D y)
+        "multi_output": "predict" in program.outputs
+        and program.outputs["predict"].shape == "vector",
         "outputs": [o for o in ("predict", "predict_proba", "decision_function",
                                 "score_samples") if o in program.outputs],
         "features": [

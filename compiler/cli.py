@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--examples", type=int, default=500,
                    help="generated adversarial rows (default 500)")
     v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--postgres", metavar="DSN",
+                   help="database to run the PostgreSQL artifact in (default: libpq's PG* "
+                   "variables if set, else a throwaway local cluster)")
     i = sub.add_parser("inspect", help="show MODEL's input schema and steps")
     i.add_argument("model")
     for sp in (c, v, i):
@@ -77,7 +80,7 @@ def _verify(args: argparse.Namespace) -> int:
         except (FileNotFoundError, ValueError) as exc:
             raise CompileError(str(exc)) from None
     rows = list(base or []) + generate_rows(program, max(args.examples, 0), args.seed, base)
-    report = verify_dir(model, program, args.outdir, rows, manifest)
+    report = verify_dir(model, program, args.outdir, rows, manifest, args.postgres)
     print(report.format(program.features))
     return 0 if report.ok else 1
 

@@ -51,6 +51,7 @@ class Context:
     checks: list[Check] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     changed: bool = False  # a rule learned a feature's kind: lower again
+    transforming: int = 0  # > 0 while a step is lowered for its transform, not its predict
 
     def where(self) -> str:
         return " > ".join(self.path) if self.path else "the model"

@@ -140,7 +140,8 @@ class CScorer:
         for code, vals in zip(codes.tolist(), out.tolist()):
             if code:
                 results.append(Refused(self.reasons.get(code, str(code))))
-            elif output == "predict" and width > 1:  # multi-output: the values themselves
+            elif output == "predict" and self.manifest.get("multi_output", width > 1):
+                # multi-output: the values themselves, a list even of one
                 results.append(vals)
             elif output == "predict":
                 results.append(self._label(vals[0]))

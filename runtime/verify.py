@@ -8,9 +8,12 @@ raises for must be refused by the artifact for the same reason.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,8 +247,10 @@ def read_rows(path: str | Path, features: tuple[FeatureSpec, ...]) -> list[list]
     return rows
 
 
-def scorers_for(outdir: str | Path, manifest: dict) -> list[Scorer]:
-    """A scorer for every target whose files the output directory holds."""
+def scorers_for(outdir: str | Path, manifest: dict, postgres: object | None = None
+                ) -> list[Scorer]:
+    """A scorer for every target whose files the output directory holds; `postgres` is a
+    connection for the PostgreSQL artifact (see `postgres_connection`)."""
     from .python_runtime import PythonScorer
 
     found: list[Scorer] = []
@@ -262,7 +267,42 @@ def scorers_for(outdir: str | Path, manifest: dict) -> list[Scorer]:
         found.append(SqlScorer(outdir, manifest))
     if "spark" in files:
         found.append(_spark_scorer(outdir, manifest))
+    if "postgres" in files:
+        if postgres is None:
+            raise RuntimeError("cannot run the PostgreSQL artifact: no connection")
+        from .postgres_runtime import PostgresScorer
+
+        found.append(PostgresScorer(outdir, manifest, postgres))
     return found
+
+
+@contextlib.contextmanager
+def postgres_connection(dsn: str | None) -> Iterator[object]:
+    """A connection for verifying a PostgreSQL artifact: `dsn`, else libpq's PG*
+    variables when PGHOST or PGDATABASE is set, else a throwaway local cluster (the server's
+    initdb and pg_ctl); an error that says what is missing when none can be had."""
+    try:
+        from .postgres_runtime import connect, throwaway_cluster
+    except ImportError:  # pragma: no cover - psycopg is an extra
+        raise RuntimeError("cannot run the PostgreSQL artifact: psycopg is not installed "
+                           "(pip install 'scorec[postgres]')") from None
+    if dsn is None and not (os.environ.get("PGHOST") or os.environ.get("PGDATABASE")):
+        with throwaway_cluster() as conninfo:
+            con = connect(conninfo)
+            try:
+                yield con
+            finally:
+                con.close()
+        return
+    try:
+        con = connect(dsn or "")
+    except Exception as exc:
+        raise RuntimeError(f"cannot run the PostgreSQL artifact: connecting failed: "
+                           f"{exc}") from None
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _spark_scorer(outdir: str | Path, manifest: dict) -> Scorer:
@@ -298,6 +338,11 @@ def check_files(outdir: str | Path, manifest: dict) -> list[str]:
 
 
 def verify_dir(model: object, program: Program, outdir: str | Path, rows: list[list],
-               manifest: dict | None = None) -> Report:
+               manifest: dict | None = None, postgres_dsn: str | None = None) -> Report:
+    """Run every artifact of `outdir` and the model on `rows`."""
     manifest = manifest or read_manifest(outdir)
-    return compare(model, program, scorers_for(outdir, manifest), manifest["outputs"], rows)
+    with contextlib.ExitStack() as stack:
+        con = stack.enter_context(postgres_connection(postgres_dsn)) \
+            if "postgres" in manifest["files"] else None
+        scorers = scorers_for(outdir, manifest, con)
+        return compare(model, program, scorers, manifest["outputs"], rows)

@@ -236,16 +236,16 @@ class Body:
 
     def bind(self, node: ir.Expr, name: str) -> None:
         p = self.p
-        p.names[id(node)] = name
         if isinstance(node, ir.Tree):
             kind = "number" if node.width == 1 else "index"
             self.declare(name, p.TYPES[kind])
             self.lines.append(f"{name} := {p.tree(node)};")
         elif node.type == "vector":
             self.vector(node, name)
-        else:
+        else:  # printed before it is named: a node's printer may ask whether it is bound
             self.declare(name, p.TYPES[node.type])
             self.lines.append(f"{name} := {p.expr(node, top=True)};")
+        p.names[id(node)] = name
 
     def loop(self, var: str, count: str, body: list[str]) -> list[str]:
         self.declare(var, "integer")
@@ -540,6 +540,17 @@ def function(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list
             f"LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS {dollar_quote(text)};\n")
 
 
+def _drop_previous(names: list[str]) -> str:
+    """Drop earlier versions of these functions in the current schema, whatever their
+    parameters: CREATE OR REPLACE cannot rename a parameter, and a changed parameter list
+    would leave the old function beside the new one."""
+    listed = ", ".join(string(n) for n in names)
+    body = ("DECLARE f regprocedure;\nBEGIN\n  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p "
+            f"WHERE p.proname IN ({listed})\n    AND p.pronamespace = "
+            "current_schema()::regnamespace\n  LOOP EXECUTE 'DROP FUNCTION ' || f; END LOOP;\nEND")
+    return f"DO {dollar_quote(body)};\n"
+
+
 def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict[str, str]:
     """{NAME.postgres.sql: the helpers, one PL/pgSQL function per output, NAME_refusal}."""
     helpers: set[str] = set()
@@ -559,6 +570,10 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
                                   name, cache))
     functions.append(function(program, f"{name}_refusal", [c.fails for c in program.checks],
                               idents, "text", None, helpers, name, cache))
-    parts = [comment(header) + "\n", *("\n" + h for h in helper_definitions(name, helpers)),
+    defined = [f"{name}_{o}" for o in [*program.outputs, "refusal"]]
+    defined += [f"{name}__{h}" for h in sorted(helpers | {c for h in helpers
+                                                          for c in _CALLS.get(h, ())})]
+    parts = [comment(header) + "\n", "\n" + _drop_previous(defined),
+             *("\n" + h for h in helper_definitions(name, helpers)),
              *("\n" + f for f in functions)]
     return {f"{name}.postgres.sql": "".join(parts)}

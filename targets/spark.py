@@ -113,6 +113,19 @@ class SparkPrinter(SqlPrinter):
     def struct(self, fields: dict[str, str]) -> str:
         return "named_struct(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
 
+    def query(self, head: list[str], bindings: list[tuple[str, list[tuple[str, str]]]],
+              value: str) -> str:
+        """Each binding is a lambda's argument, `element_at(transform(array(e), b -> ...),
+        1)`: Spark inlines a function's CTEs into one projection (OptimizeOneRowRelation-
+        Subquery collapses them whatever they cost), copying a column into every place that
+        reads it, so models whose values are read many times (a softmax, an MLP's layers)
+        grew exponentially, to out-of-memory in the optimizer; a lambda's argument is
+        computed once. (Lambdas run interpreted, not code-generated.)"""
+        for _, columns in reversed(bindings):
+            for name, expr in reversed(columns):
+                value = f"element_at(transform(array({expr}), {name} -> {value}), 1)"
+        return "WITH " + ",\n".join(head) + f"\nSELECT {value}\nFROM _l0"
+
     def from_bool(self, cond: str) -> str:
         return f"CAST({cond} AS INT)"
 
@@ -176,6 +189,12 @@ class SparkPrinter(SqlPrinter):
         if fn in ("expm1", "sign", "rint"):
             return f"{self.FUNCS.get(fn, fn)}({a})"
         return super().func(node)
+
+    def pow(self, node: ir.Pow) -> str:
+        """Java's pow(1, NaN) and pow(-1, ±inf) are NaN; C's and numpy's are 1."""
+        a, b, one = self.expr(node.a), self.expr(node.b), self.number(1.0)
+        return (f"CASE WHEN {a} = {one} OR ({a} = (-{one}) AND abs({b}) = "
+                f"{self.number(math.inf)}) THEN {one} ELSE pow({a}, {b}) END")
 
     def arith(self, node: ir.Arith) -> str:
         """Division by a zero raises (ANSI) or is NULL: give IEEE's inf or NaN instead; a

@@ -218,6 +218,17 @@ class SqlPrinter(Printer):
         return (f"_l0 AS (SELECT * FROM (VALUES ({values})) _({names})"
                 f"{', _f' if tables else ''})")
 
+    def query(self, head: list[str], bindings: list[tuple[str, list[tuple[str, str]]]],
+              value: str) -> str:
+        """The function's query: after the `head` CTEs (`_l0`: the inputs), each binding
+        (a CTE name, and columns: name, expression) adds columns that later ones read."""
+        ctes, last = list(head), "_l0"
+        for cte, columns in bindings:
+            listed = ", ".join(f"{expr} AS {name}" for name, expr in columns)
+            ctes.append(f"{cte} AS (SELECT *, {listed} FROM {last})")
+            last = cte
+        return "WITH " + ",\n".join(ctes) + f"\nSELECT {value}\nFROM {last}"
+
     def definition(self, fname: str, params: list[tuple[str, str]], returns: str,
                    body: str) -> str:
         """The statement defining scoring function `fname` as the query `body`."""
@@ -582,22 +593,18 @@ def define(printer: type[SqlPrinter], program: ir.Program, fname: str, roots: li
     p = printer(refs, {id(t): f for f in walks for t in f.trees})
     used = sorted({f.index: f for f in features_of(roots)}.values(), key=lambda f: f.index)
     for f in features_of(roots):
-        refs[id(f)] = f"f{f.index}"
-    ctes = []
-    last = "_l0"
+        refs[id(f)] = f"_in{f.index}"  # SQL names start with a letter
+    bindings: list[tuple[str, list[tuple[str, str]]]] = []
     for lv, nodes in enumerate(plan.levels(), start=1):
         here = {id(n) for n in nodes}
         rows = [f for f in walks if any(id(t) in here for t in f.trees)]
-        if rows:  # the walked trees' row lists, a column before the walks that read them
-            lists = ", ".join(f"{f.row(p)} AS {f.name('x')}" for f in rows)
-            ctes.append(f"_r{lv} AS (SELECT *, {lists} FROM {last})")
-            last = f"_r{lv}"
+        if rows:  # the walked trees' row lists, bound before the walks that read them
+            bindings.append((f"_r{lv}", [(f.name("x"), f.row(p)) for f in rows]))
         fields = {}
         for i, node in enumerate(nodes):
             fields[f"v{i}"] = "\n  " + p.expr(node, top=True)
             refs[id(node)] = f"_s{lv}.v{i}"
-        ctes.append(f"_l{lv} AS (SELECT *, {p.struct(fields)} AS _s{lv} FROM {last})")
-        last = f"_l{lv}"
+        bindings.append((f"_l{lv}", [(f"_s{lv}", p.struct(fields))]))
     value = result(p)  # printed before the tables: printing is what registers them
     tables = {name: t for f in walks for name, t in f.tables.items()}
     tables.update({name: _list(values, kind) for (_, kind), (name, values) in p.tables.items()})
@@ -606,11 +613,10 @@ def define(printer: type[SqlPrinter], program: ir.Program, fname: str, roots: li
         casts = ",\n  ".join(f"{p.split_list(text, kind)} AS {name}"
                              for name, (text, kind) in tables.items())
         head.append(f"_f AS (SELECT\n  {casts})")
-    inputs = {f"f{f.index}": p.input(p.ident(idents[f.index]), f.kind) for f in used}
+    inputs = {f"_in{f.index}": p.input(p.ident(idents[f.index]), f.kind) for f in used}
     head.append(p.inputs_cte(inputs, bool(tables)))
     params = [(p.ident(i), spec.kind) for i, spec in zip(idents, program.features)]
-    body = "WITH " + ",\n".join(head + ctes) + f"\nSELECT {value}\nFROM {last}"
-    return p.definition(fname, params, returns, body)
+    return p.definition(fname, params, returns, p.query(head, bindings, value))
 
 
 def _checks(program: ir.Program, p: SqlPrinter, then: Callable[[str], str]) -> str:

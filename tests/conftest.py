@@ -30,6 +30,14 @@ settings.load_profile(os.environ.get("SCOREC_HYPOTHESIS_PROFILE",
                                      "ci" if os.environ.get("CI") else "default"))
 
 TARGETS = ("python", "c", "sql")
+# the engines a query costs a round trip to, and the examples drawn per component there (a
+# Spark query takes seconds: it gets the fewest; every IR node is proven on each engine by
+# tests/test_ir_nodes.py with the full count)
+ENGINES = ("spark", "postgres")
+_PROFILE = os.environ.get("SCOREC_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else
+                          "default")
+ENGINE_EXAMPLES = {"default": {"spark": 1, "postgres": 4}, "ci": {"spark": 1, "postgres": 6},
+                   "thorough": {"spark": 20, "postgres": 100}}[_PROFILE]
 
 
 def build_scorer(program: Program, target: str, workdir: Path, name: str = "model"):
@@ -81,7 +89,13 @@ def postgres_connection():
 def spark_session():
     """One local Spark session for the whole test run (starting one takes seconds)."""
     if not _SPARK:
-        from scorec.runtime.spark_runtime import local_session
+        import pytest
+
+        from scorec.runtime.spark_runtime import java_available, local_session
+
+        if not java_available():
+            pytest.fail("the Spark tests need Java 17: apt-get install "
+                        "openjdk-17-jre-headless (or run .ci/run, which installs it)")
 
         _SPARK.append(local_session())
     return _SPARK[0]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from builders import BUILDERS
-from conftest import TARGETS, build_scorer, rows_for
-from hypothesis import given
+from conftest import ENGINE_EXAMPLES, ENGINES, TARGETS, build_scorer, rows_for
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
@@ -45,6 +45,23 @@ def test_every_registered_component_has_a_property_test():
 @pytest.mark.parametrize("component", sorted(BUILDERS))
 @given(data=st.data())
 def test_target_equals_model(component: str, target: str, data: st.DataObject) -> None:
+    _check(component, target, data)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("component", sorted(BUILDERS))
+def test_engine_equals_model(component: str, engine: str) -> None:
+    """The same on Spark and PostgreSQL, with fewer examples (a query round trip)."""
+
+    @settings(max_examples=ENGINE_EXAMPLES[engine])
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        _check(component, engine, data)
+
+    check()
+
+
+def _check(component: str, target: str, data: st.DataObject) -> None:
     model = data.draw(BUILDERS[component](), label="model")
     assert component in _components(model)
     program = lower_model(model)

@@ -32,10 +32,12 @@ def lower_step(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | He
 
 def lower_final(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | Head:
     """The last step of a model: a selector that predicts (RFE, RFECV: `predict` is
-    `estimator_.predict(transform(X))`) is its selection, then its fitted estimator."""
+    `estimator_.predict(transform(X))`) is its selection, then its fitted estimator; where
+    the step is lowered for its transform (a pipeline inside a pipeline), only its selection."""
     out = lower_step(obj, frame, ctx, name)
     inner = getattr(obj, "estimator_", None)
-    if isinstance(out, Frame) and inner is not None and callable(getattr(obj, "predict", None)):
+    if (isinstance(out, Frame) and inner is not None and not ctx.transforming
+            and callable(getattr(obj, "predict", None))):
         ctx.path.append(f"{name} ({type(obj).__name__})")
         try:
             return lower_step(inner, out, ctx, "estimator_")
@@ -44,8 +46,22 @@ def lower_final(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | H
     return out
 
 
+def lower_estimator(obj: object, frame: Frame, ctx: Context, name: str) -> Frame | Head:
+    """A sub-estimator lowered for its predictions, even inside a transformer (an
+    IterativeImputer's estimators)."""
+    outer, ctx.transforming = ctx.transforming, 0
+    try:
+        return lower_final(obj, frame, ctx, name)
+    finally:
+        ctx.transforming = outer
+
+
 def lower_transform(obj: object, frame: Frame, ctx: Context, name: str) -> Frame:
-    out = lower_step(obj, frame, ctx, name)
+    ctx.transforming += 1
+    try:
+        out = lower_step(obj, frame, ctx, name)
+    finally:
+        ctx.transforming -= 1
     if not isinstance(out, Frame):
         raise CompileError(f"{ctx.where()}: step {name!r} ({type(obj).__name__}) is an estimator "
                            "where a transformer is expected")

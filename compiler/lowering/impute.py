@@ -1,5 +1,6 @@
 """SimpleImputer: fill missing values with the fitted statistic; optional indicator columns.
-KNNImputer: the weighted mean of the donors' values (see `knn_imputer`)."""
+KNNImputer: the weighted mean of the donors' values (see `knn_imputer`).
+IterativeImputer: rounds of per-feature estimators (see `iterative_imputer`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sklearn.utils.extmath import row_norms
 
 from ..ir import (
     Arith,
+    Check,
     Compare,
     Const,
     Expr,
@@ -17,6 +19,7 @@ from ..ir import (
     InSet,
     IsMissing,
     Item,
+    Lookup,
     Map,
     MatVec,
     Not,
@@ -26,8 +29,9 @@ from ..ir import (
     Text,
     Var,
 )
-from ..registry import CompileError, Context, Frame, UnsupportedError, rule
+from ..registry import CompileError, Context, Frame, Head, UnsupportedError, rule
 from .common import check_numbers, is_inf, numpy_sum
+from .compose import _clip, lower_estimator, lower_transform
 from .scale import einsum_squares
 
 
@@ -86,11 +90,10 @@ def simple_imputer(imp: SimpleImputer, frame: Frame, ctx: Context) -> Frame:
             continue
         fill = stats[j]
         if masks[j] is not None and text and fill is None:
-            raise UnsupportedError(
-                f"{ctx.where()}: SimpleImputer fills the missing values of text column {j} "
-                "with None (the most frequent value at fit), which later steps tell apart "
-                "from NaN; scorec's text inputs have one missing value, so it cannot "
-                "compile this: impute with missing_values=None, or a string fill value")
+            # NaN filled with None (the most frequent value at fit): pass missing text as None,
+            # which sklearn leaves alone, so every missing value reaches later steps as None
+            ctx.want_string(col, "none")
+            masks[j] = None
         if masks[j] is None:  # never imputes
             out.append(col)
         elif text:
@@ -233,3 +236,89 @@ def knn_imputer(imp: KNNImputer, frame: Frame, ctx: Context) -> Frame:
     if imp.add_indicator and imp.indicator_ is not None:
         out.extend(Select(missing[j], Const(1.0), Const(0.0)) for j in imp.indicator_.features_)
     return Frame(out, frame.sparse)
+
+
+# ---- IterativeImputer --------------------------------------------------------------------
+
+def _only_when(ctx: Context, start: int, when: Expr) -> None:
+    """Make the refusals added since check `start` apply only to rows where `when` holds:
+    a step's estimator predicts (and validates) only the rows missing its feature."""
+    for i in range(start, len(ctx.checks)):
+        check = ctx.checks[i]
+        both = Not(Or((Not(when), Not(check.fails))))
+        ctx.checks[i] = Check(both, check.reason, check.message)
+
+
+def _prediction(est: object, inputs: list[Expr], ctx: Context, name: str) -> Expr:
+    """`estimator.predict(X[:, neighbor_feat_idx])` for one row, as one number: a
+    regressor's value, or a classifier's numeric label."""
+    head = lower_estimator(est, Frame(inputs), ctx, name)
+    out = head.outputs.get("predict") if isinstance(head, Head) else None
+    if out is not None and head.task == "regression" and out.shape == "scalar":
+        return out.values[0]
+    if out is not None and head.task == "classification" and out.shape == "label" and all(
+            isinstance(c, (int, float)) and not isinstance(c, bool) for c in head.classes):
+        return Lookup(out.values[0], tuple(float(c) for c in head.classes))
+    raise UnsupportedError(f"{ctx.where()}: the estimator of {name} ({type(est).__name__}) "
+                           "does not predict one number per row (a single-output regressor, "
+                           "or a classifier with numeric labels, is needed)")
+
+
+@rule("sklearn.impute._iterative.IterativeImputer", "transformer",
+      notes="sample_posterior=False; any supported regressor (BayesianRidge by default) or "
+            "numeric-label classifier; every imputation_order, n_nearest_features, "
+            "skip_complete, min/max_value, initial_strategy, keep_empty_features, "
+            "add_indicator; NaN or a number as missing_values")
+def iterative_imputer(imp: object, frame: Frame, ctx: Context) -> Frame:
+    """IterativeImputer.transform (impute/_iterative.py): validate_data(FLOAT_DTYPES,
+    allow-nan only for a NaN marker), the missing mask of the input, initial_imputer_ (a
+    SimpleImputer, which drops the all-missing-at-fit columns unless keep_empty_features;
+    kept ones count as never missing), then every `imputation_sequence_` step in order:
+    `X[missing rows, feat] = clip(estimator.predict(X[missing rows, neighbors]), min, max)`,
+    with the mask of the original input and X as the steps left it; finally the observed
+    values (unchanged by then) and the MissingIndicator columns of the original mask.
+
+    One batch-level shortcut cannot be per row: sklearn returns the initial imputation
+    alone when every entry of the whole batch is missing (`np.all(mask_missing_values)`).
+    scorec computes what sklearn returns for a row in a batch with any observed entry, so
+    a batch made only of all-missing rows (e.g. one such row scored alone) differs."""
+    if imp.sample_posterior:
+        raise UnsupportedError(f"{ctx.where()}: sample_posterior=True draws each imputed "
+                               "value at random (a truncated normal from random_state_, "
+                               "which advances with every call): no fixed function of the row "
+                               "to compile; use sample_posterior=False")
+    mv = imp.missing_values
+    nan_marker = _is_nan_marker(mv)
+    if not nan_marker and (isinstance(mv, bool) or not isinstance(mv, (int, float))):
+        raise UnsupportedError(f"{ctx.where()}: missing_values={mv!r} is not supported "
+                               "(NaN or a number)")
+    if frame.sparse:
+        raise UnsupportedError(f"{ctx.where()}: IterativeImputer receives a sparse matrix, "
+                               "for which sklearn raises on every row")
+    cols = list(frame.columns)
+    check_numbers(ctx, cols, allow_nan=nan_marker, who="IterativeImputer")
+    missing = [IsMissing(c) if nan_marker else Compare("==", c, float(mv)) for c in cols]
+    work = list(lower_transform(imp.initial_imputer_, Frame(cols), ctx,
+                                "initial_imputer_").columns)
+    empty = np.asarray(imp._is_empty_feature, dtype=bool)
+    if imp.keep_empty_features:  # kept, filled by the initial imputer, never missing
+        masks: list[Expr | None] = [None if e else m for m, e in zip(missing, empty)]
+    else:
+        masks = [m for m, e in zip(missing, empty) if not e]
+    if len(masks) != len(work):
+        raise CompileError(f"{ctx.where()}: the initial imputer outputs {len(work)} columns, "
+                           f"the imputer's mask has {len(masks)}")
+    for i, step in enumerate(imp.imputation_sequence_ if imp.n_iter_ else ()):
+        feat = int(step.feat_idx)
+        if masks[feat] is None:  # an empty feature kept: its mask is all False
+            continue
+        name = f"imputation_sequence_[{i}] (feature {feat})"
+        start = len(ctx.checks)
+        value = _prediction(step.estimator, [work[int(j)] for j in step.neighbor_feat_idx],
+                            ctx, name)
+        _only_when(ctx, start, masks[feat])
+        clipped = _clip(value, float(imp._min_value[feat]), float(imp._max_value[feat]))
+        work[feat] = Select(masks[feat], clipped, work[feat])
+    if imp.add_indicator and imp.indicator_ is not None:
+        work.extend(Select(missing[j], Const(1.0), Const(0.0)) for j in imp.indicator_.features_)
+    return Frame(work, frame.sparse)

@@ -3,10 +3,11 @@ classifier head or an outlier threshold, each as sklearn/linear_model computes i
 
 Where sklearn scores (sklearn 1.9.1):
 - `LinearModel._decision_function` (`_base.py`): `validate_data(accept_sparse=...)`, then
-  `X @ coef_ + intercept_`. LinearRegression, Ridge(CV), Lasso(CV), ElasticNet(CV), Lars,
+  `X @ coef_.T + intercept_`. LinearRegression, Ridge(CV), Lasso(CV), ElasticNet(CV), Lars,
   LassoLars and their CV/IC variants, OrthogonalMatchingPursuit(CV), BayesianRidge,
-  ARDRegression, TheilSenRegressor, HuberRegressor, QuantileRegressor and LinearSVR
-  predict with it. ElasticNet and Lasso override it for sparse X without validating
+  ARDRegression, TheilSenRegressor, HuberRegressor, QuantileRegressor, LinearSVR and the
+  MultiTask Lasso/ElasticNet(CV) predict with it; a 2-D coef_ (fitted on a 2-D y) gives a
+  row of outputs. ElasticNet and Lasso override it for sparse X without validating
   (`_coordinate_descent.py` `ElasticNet._decision_function`).
 - `BaseSGDRegressor._decision_function` (`_stochastic_gradient.py`): the same arithmetic
   for SGDRegressor and PassiveAggressiveRegressor.
@@ -19,6 +20,8 @@ Where sklearn scores (sklearn 1.9.1):
   softmax for more than two classes.
 - `SGDOneClassSVM`: `decision_function = X @ coef_ - offset_`, `score_samples =
   decision_function + offset_`, `predict = 1 if decision >= 0 else -1`.
+- `_RidgeClassifierMixin.predict` (`_ridge.py`): for a multilabel fit, `decision > 0`
+  per label through the LabelBinarizer.
 - `RANSACRegressor.predict`: `validate_data(ensure_all_finite=False)`, then its fitted
   `estimator_.predict`.
 
@@ -52,6 +55,10 @@ from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
     LogisticRegressionCV,
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
     OrthogonalMatchingPursuit,
     OrthogonalMatchingPursuitCV,
     PassiveAggressiveClassifier,  # deprecated in 1.8, removed in 1.10: supported while present
@@ -70,12 +77,13 @@ from sklearn.linear_model import (
     TheilSenRegressor,
     TweedieRegressor,
 )
+from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.svm import LinearSVC, LinearSVR
 
 from ..ir import Argmax, Arith, BoolIndex, Compare, Const, Expr, Func, Output, Select, Sum
 from ..registry import CompileError, Context, Frame, Head, UnsupportedError, rule
 from .common import as_label, check_numbers, expit, numpy_sum, softmax
-from .compose import lower_step
+from .compose import lower_estimator
 
 # ---- the score: validate X, then X @ coef.T + intercept ---------------------------------
 
@@ -123,15 +131,25 @@ def _scores(est: object, frame: Frame, ctx: Context) -> list[Expr]:
 
 
 def _single_score(est: object, frame: Frame, ctx: Context) -> Expr:
-    """The score of a single-output regressor; a 2-D coef_ (fitted on a 2-D y) is refused."""
+    """The score of a single-output regressor (a GLM: fitted on a 1-D y only)."""
+    output = _prediction(est, frame, ctx)
+    if output.shape != "scalar":
+        raise UnsupportedError(f"{ctx.where()}: multi-output regression (coef_ of shape "
+                               f"{np.shape(est.coef_)}) is not supported for "
+                               f"{type(est).__name__}")
+    return output.values[0]
+
+
+def _prediction(est: object, frame: Frame, ctx: Context) -> Output:
+    """predict of a linear regressor, shaped as sklearn's: `X @ coef_.T + intercept_` is
+    one value per row for a 1-D coef_, and a row of coef_.shape[0] values for a 2-D one
+    (fitted on a 2-D y; LinearRegression and the MultiTask models keep an (n, 1) y's
+    coef_ 2-D, so their predict is then an (n, 1) array, a list of one per row)."""
     if np.ndim(est.coef_) == 0:  # OrthogonalMatchingPursuit, one feature, no intercept
         raise UnsupportedError(f"{ctx.where()}: coef_ is a 0-d array, with which sklearn's "
                                "own predict raises for every row (X @ coef_ needs a vector)")
-    if np.ndim(est.coef_) != 1:
-        raise UnsupportedError(f"{ctx.where()}: multi-output regression (coef_ of shape "
-                               f"{np.shape(est.coef_)}, fitted on a 2-D y) is not supported yet")
-    (score,) = _scores(est, frame, ctx)
-    return score
+    scores = tuple(_scores(est, frame, ctx))
+    return Output("predict", "vector" if np.ndim(est.coef_) == 2 else "scalar", scores)
 
 
 def _regression(value: Expr) -> Head:
@@ -141,15 +159,22 @@ def _regression(value: Expr) -> Head:
 # ---- regressors ----------------------------------------------------------------------------
 
 def linear_regressor(est: object, frame: Frame, ctx: Context) -> Head:
-    return _regression(_single_score(est, frame, ctx))
+    return Head("regression", (), {"predict": _prediction(est, frame, ctx)})
 
 
+# the regressors that fit a 2-D y (a coef_ row per output); the others refuse one in fit
+MULTI_OUTPUT = (LinearRegression, Ridge, RidgeCV, Lasso, ElasticNet, Lars, LassoLars,
+                OrthogonalMatchingPursuit, MultiTaskLasso, MultiTaskElasticNet, MultiTaskLassoCV,
+                MultiTaskElasticNetCV)
 for _cls in (LinearRegression, Ridge, RidgeCV, Lasso, LassoCV, ElasticNet, ElasticNetCV, Lars,
              LarsCV, LassoLars, LassoLarsCV, LassoLarsIC, OrthogonalMatchingPursuit,
              OrthogonalMatchingPursuitCV, BayesianRidge, ARDRegression, TheilSenRegressor,
-             HuberRegressor, QuantileRegressor, LinearSVR):
-    rule(_cls, "estimator", notes="single output; NaN/inf inputs refused as in sklearn"
-         + ("; sparse input scored unchecked, as sklearn" if issubclass(_cls, ElasticNet)
+             HuberRegressor, QuantileRegressor, LinearSVR, MultiTaskLasso, MultiTaskElasticNet,
+             MultiTaskLassoCV, MultiTaskElasticNetCV):
+    rule(_cls, "estimator", notes=("one or several outputs" if _cls in MULTI_OUTPUT
+                                   else "single output")
+         + "; NaN/inf inputs refused as in sklearn"
+         + ("; sparse input scored unchecked, as sklearn" if _cls in (ElasticNet, Lasso)
             else ""))(linear_regressor)
 for _cls in (SGDRegressor, PassiveAggressiveRegressor):
     rule(_cls, "estimator", notes="every loss and penalty, averaged or not; NaN/inf inputs "
@@ -177,7 +202,7 @@ def glm_regressor(est: object, frame: Frame, ctx: Context) -> Head:
       "regressor); RANSAC itself lets NaN/inf through to it")
 def ransac_regressor(est: RANSACRegressor, frame: Frame, ctx: Context) -> Head:
     check_numbers(ctx, frame.columns, allow_nan=True, dtype=None, who="RANSACRegressor")
-    inner = lower_step(est.estimator_, frame, ctx, "estimator_")
+    inner = lower_estimator(est.estimator_, frame, ctx, "estimator_")
     if not isinstance(inner, Head) or inner.task != "regression":
         raise UnsupportedError(f"{ctx.where()}: estimator_ {type(est.estimator_).__name__} "
                                "is not a regressor; RANSACRegressor is compiled for regressors")
@@ -274,16 +299,39 @@ def sgd_classifier(est: SGDClassifier, frame: Frame, ctx: Context) -> Head:
 
 def linear_classifier(est: object, frame: Frame, ctx: Context) -> Head:
     """A classifier with decision_function and predict only."""
-    binarizer = getattr(est, "_label_binarizer", None)
-    if binarizer is not None and binarizer.y_type_.startswith("multilabel"):
-        raise UnsupportedError(f"{ctx.where()}: multi-output (multilabel) "
-                               f"{type(est).__name__} is not supported yet")
     return classifier_head(est, _scores(est, frame, ctx), None, ctx)
 
 
-for _cls in (RidgeClassifier, RidgeClassifierCV):
-    rule(_cls, "estimator", notes="binary and multiclass (not multilabel); any label type")(
-        linear_classifier)
+@rule(RidgeClassifier, "estimator", notes="binary, multiclass and multilabel; any label type")
+@rule(RidgeClassifierCV, "estimator", notes="binary, multiclass and multilabel; any label type")
+def ridge_classifier(est: RidgeClassifier | RidgeClassifierCV, frame: Frame,
+                     ctx: Context) -> Head:
+    """_RidgeClassifierMixin.predict: for a multilabel-indicator fit, `scores = 2 *
+    (decision > 0) - 1` and the LabelBinarizer (pos_label 1, neg_label -1) inverts them
+    with its threshold (pos + neg) / 2 = 0: label k is `int(decision_k > 0)` (NaN: 0);
+    classes_ are the label indices. Otherwise LinearClassifierMixin's."""
+    binarizer = est._label_binarizer
+    if not binarizer.y_type_.startswith("multilabel"):
+        return linear_classifier(est, frame, ctx)
+    if binarizer.sparse_input_:
+        raise UnsupportedError(f"{ctx.where()}: {type(est).__name__} fitted on a sparse label "
+                               "matrix predicts a sparse matrix; fit it on a dense one")
+    threshold = (binarizer.pos_label + binarizer.neg_label) / 2.0
+    if not -1.0 <= threshold < 1.0:  # then (1 > threshold) and not (-1 > threshold)
+        raise CompileError(f"{ctx.where()}: label binarizer threshold {threshold} does not "
+                           "separate the scores -1 and 1")
+    scores = _scores(est, frame, ctx)
+    classes = tuple(as_label(c) for c in est.classes_)
+    if classes != tuple(range(len(scores))):
+        raise CompileError(f"{ctx.where()}: multilabel classes_ {classes!r} for "
+                           f"{len(scores)} scores per row")
+    return Head("classification", classes, {
+        "predict": Output("predict", "vector",
+                          tuple(BoolIndex(Compare(">", d, 0.0)) for d in scores)),
+        "decision_function": Output("decision_function", "vector", tuple(scores)),
+    })
+
+
 for _cls in (Perceptron, PassiveAggressiveClassifier):
     rule(_cls, "estimator", notes="binary and multiclass (OvR); any label type")(
         linear_classifier)
@@ -305,3 +353,58 @@ def sgd_one_class_svm(est: SGDOneClassSVM, frame: Frame, ctx: Context) -> Head:
         "decision_function": Output("decision_function", "scalar", (decision,)),
         "score_samples": Output("score_samples", "scalar", (Arith("+", decision, offset),)),
     })
+
+
+# ---- sklearn.multioutput: one fitted estimator per output ----------------------------------
+# (not linear models: they sit here as the multi-output regressors' neighbours; they would
+# belong in a module of their own)
+
+def _per_output(est: MultiOutputRegressor | MultiOutputClassifier, frame: Frame,
+                ctx: Context, task: str) -> list[Output]:
+    """Each estimator's predict, lowered in the order `_MultiOutputEstimator.predict` calls
+    them on the same X (`Parallel(...)(e.predict(X) for e in estimators_)`), so the first
+    one's refusal is the row's; each must predict one value of `task` per row."""
+    outputs = []
+    for k, sub in enumerate(est.estimators_):
+        head = lower_estimator(sub, frame, ctx, f"estimators_[{k}]")
+        if not isinstance(head, Head) or head.task != task:
+            raise UnsupportedError(f"{ctx.where()}: estimators_[{k}] ({type(sub).__name__}) "
+                                   f"is not a compiled {task} model")
+        out = head.outputs.get("predict")
+        if out is None or out.shape != ("scalar" if task == "regression" else "label"):
+            raise UnsupportedError(f"{ctx.where()}: estimators_[{k}] ({type(sub).__name__}) "
+                                   "predicts several values per row")
+        if task == "classification" and not _indicator(head.classes):
+            raise UnsupportedError(
+                f"{ctx.where()}: estimators_[{k}] ({type(sub).__name__}) has classes "
+                f"{list(head.classes)!r}: MultiOutputClassifier is compiled where every "
+                "estimator is binary with the integer labels 0 and 1, so that predict is an "
+                "indicator matrix (other label sets would need classes per output)")
+        outputs.append(out)
+    return outputs
+
+
+def _indicator(classes: tuple) -> bool:
+    """Exactly the integer labels 0 and 1, in that order (a label index is then the label)."""
+    return classes == (0, 1) and all(type(c) is int for c in classes)
+
+
+# float32=True: X goes to each estimator as it came, and each one's own rule decides
+@rule(MultiOutputRegressor, "estimator", float32=True,
+      notes="any supported single-output regressor per output; predict stacks theirs")
+def multi_output_regressor(est: MultiOutputRegressor, frame: Frame, ctx: Context) -> Head:
+    """`np.asarray([e.predict(X) for e in estimators_]).T`: one value per estimator."""
+    values = tuple(o.values[0] for o in _per_output(est, frame, ctx, "regression"))
+    return Head("regression", (), {"predict": Output("predict", "vector", values)})
+
+
+@rule(MultiOutputClassifier, "estimator", float32=True,
+      notes="estimators binary with labels 0/1 (predict: an indicator matrix); no "
+            "predict_proba (a list of arrays)")
+def multi_output_classifier(est: MultiOutputClassifier, frame: Frame, ctx: Context) -> Head:
+    """predict stacks the estimators' labels as MultiOutputRegressor does; with labels 0
+    and 1 each is its class index, and classes are the output indices. predict_proba is
+    a list of per-output arrays, which no compiled output states."""
+    labels = tuple(o.values[0] for o in _per_output(est, frame, ctx, "classification"))
+    return Head("classification", tuple(range(len(labels))),
+                {"predict": Output("predict", "vector", labels)})

@@ -1,6 +1,6 @@
 """Meta-estimators: voting, stacking, calibration, target transforms, bagging and AdaBoost.
 
-Every sub-estimator is lowered with `compose.lower_step`, so its refusal checks join the
+Every sub-estimator is lowered with `compose.lower_estimator`, so its refusal checks join the
 program in the order sklearn calls the sub-estimators, and its outputs (a `Head`) are
 combined with the meta-estimator's own arithmetic, in sklearn's order:
 
@@ -70,14 +70,14 @@ from ..ir import (
 )
 from ..registry import CompileError, Context, Frame, Head, UnsupportedError, rule
 from .common import as_label, check_numbers, expit, numpy_sum, softmax
-from .compose import lower_step
+from .compose import lower_estimator, lower_final
 
 # ---- shared helpers ----------------------------------------------------------------------
 
 
 def _head(obj: object, frame: Frame, ctx: Context, name: str) -> Head:
     """Lower a sub-estimator, which must predict."""
-    out = lower_step(obj, frame, ctx, name)
+    out = lower_estimator(obj, frame, ctx, name)
     if not isinstance(out, Head):
         raise CompileError(f"{ctx.where()}: {name} ({type(obj).__name__}) is a transformer "
                            "where an estimator is expected")
@@ -165,7 +165,7 @@ def _any(items: list[Expr]) -> Expr:
 
 @rule(FrozenEstimator, "composition", notes="the wrapped fitted estimator, as it is")
 def frozen_estimator(est: FrozenEstimator, frame: Frame, ctx: Context) -> Frame | Head:
-    return lower_step(est.estimator, frame, ctx, "estimator")
+    return lower_final(est.estimator, frame, ctx, "estimator")
 
 
 # ---- Voting --------------------------------------------------------------------------------

@@ -96,13 +96,39 @@ def _expect_output_activation(est: object, ctx: Context, expected: tuple[str, ..
                                f"{est.out_activation_!r} is not supported")
 
 
+def _multilabel(est: MLPClassifier, scores: list[Expr], ctx: Context) -> Head:
+    """A multilabel-indicator fit: a logistic unit per label. predict_proba is the (n,
+    n_labels) activations as they are; predict is LabelBinarizer's inverse for multilabel
+    (`_inverse_binarize_thresholding`): `p > (pos_label + neg_label) / 2` per label, as
+    ints; classes_ are the label indices 0 .. n_labels - 1."""
+    binarizer = est._label_binarizer
+    if binarizer.sparse_input_:
+        raise UnsupportedError(f"{ctx.where()}: MLPClassifier fitted on a sparse label "
+                               "matrix predicts a sparse matrix; fit it on a dense one")
+    _expect_output_activation(est, ctx, ("logistic",))
+    classes = tuple(as_label(c) for c in est.classes_)
+    if classes != tuple(range(len(scores))):
+        raise CompileError(f"{ctx.where()}: multilabel classes_ {classes!r} are not the "
+                           f"label indices 0..{len(scores) - 1}")
+    threshold = (binarizer.pos_label + binarizer.neg_label) / 2.0
+    proba = tuple(expit(s) for s in scores)
+    return Head("classification", classes, {
+        "predict": Output("predict", "vector",
+                          tuple(BoolIndex(Compare(">", p, threshold)) for p in proba)),
+        "predict_proba": Output("predict_proba", "vector", proba),
+    })
+
+
 @rule(MLPClassifier, "estimator",
-      notes="binary, multiclass; activations identity/logistic/tanh/relu; float64 fits")
+      notes="binary, multiclass, multilabel; activations identity/logistic/tanh/relu; "
+            "float64 fits")
 def mlp_classifier(est: MLPClassifier, frame: Frame, ctx: Context) -> Head:
     binarizer = est._label_binarizer
-    if binarizer.y_type_ not in ("binary", "multiclass"):
-        raise UnsupportedError(f"{ctx.where()}: multilabel MLPClassifier (y of type "
-                               f"{binarizer.y_type_!r}) is not supported yet")
+    if binarizer.y_type_ not in ("binary", "multiclass", "multilabel-indicator"):
+        raise UnsupportedError(f"{ctx.where()}: MLPClassifier fitted on y of type "
+                               f"{binarizer.y_type_!r} is not supported")
+    if binarizer.y_type_ == "multilabel-indicator":
+        return _multilabel(est, output_layer(est, frame, ctx), ctx)
     classes = tuple(as_label(c) for c in est.classes_)
     if len(classes) < 2:
         raise UnsupportedError(f"{ctx.where()}: MLPClassifier fitted on a single class: its "
@@ -129,12 +155,12 @@ def mlp_classifier(est: MLPClassifier, frame: Frame, ctx: Context) -> Head:
 
 
 @rule(MLPRegressor, "estimator",
-      notes="single output; squared_error, poisson; every activation; float64 fits")
+      notes="one or several outputs; squared_error, poisson; every activation; float64 fits")
 def mlp_regressor(est: MLPRegressor, frame: Frame, ctx: Context) -> Head:
-    if est.n_outputs_ != 1:
-        raise UnsupportedError(f"{ctx.where()}: multi-output MLPRegressor ({est.n_outputs_} "
-                               "outputs) is not supported yet")
+    """`_forward_pass_fast`, then the output activation per output unit; predict ravels a
+    single output and returns (n, n_outputs) otherwise."""
     _expect_output_activation(est, ctx, ("identity", "exp"))
-    (score,) = output_layer(est, frame, ctx)
-    value = Func("exp", score) if est.out_activation_ == "exp" else score
-    return Head("regression", (), {"predict": Output("predict", "scalar", (value,))})
+    scores = output_layer(est, frame, ctx)
+    values = tuple(Func("exp", s) if est.out_activation_ == "exp" else s for s in scores)
+    shape = "scalar" if len(values) == 1 else "vector"
+    return Head("regression", (), {"predict": Output("predict", shape, values)})
