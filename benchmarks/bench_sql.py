@@ -20,8 +20,8 @@ from .bench_forest import Forest, edge_rows
 from .config import Scale
 from .measure import DELTA_EDGE, DELTA_ROWS, failed
 from .report import SQL, Metric, Row, Table, delta, rows_per_second, seconds, significant, size
-from .scorec_side import sql_arguments
-from .scorers import Unavailable, max_abs_diff
+from .scorec_side import Compiled, sql_arguments
+from .scorers import Unavailable, as_matrix, max_abs_diff
 from .timing import memory_cap, run_bounded, stopwatch
 
 SQL_CHILD = Path(__file__).with_name("sql_child.py")
@@ -56,15 +56,26 @@ def timing_cells(total_s: float, fixed_s: float | None, n: int) -> dict[str, str
 
 
 class SqlBench:
-    def __init__(self, forest: Forest, scale: Scale, workdir: Path):
-        self.forest, self.scale, self.workdir = forest, scale, workdir
-        self.columns = [f["sql_name"] for f in forest.compiled.manifest["features"]]
-        natural = forest.task.features(scale.sql_rows, seed=5)
-        X = np.vstack([natural, edge_rows(forest, scale.edge_rows)])
+    """One model's rows in a DuckDB file, scored by scorec's macro for `output` and by
+    fetching the rows into the model's own `output` method (`library` names it)."""
+
+    def __init__(self, model: Any, compiled: Compiled, natural: np.ndarray, edge: np.ndarray,
+                 scale: Scale, workdir: Path, key: str = "", output: str = "predict_proba",
+                 library: str = "sklearn", model_path: Path | None = None):
+        self.model, self.compiled, self.scale, self.workdir = model, compiled, scale, workdir
+        self.key, self.output, self.library, self.model_path = key, output, library, model_path
+        self.columns = [f["sql_name"] for f in compiled.manifest["features"]]
+        X = np.vstack([natural, edge])
         self.n_natural = len(natural)
-        self.database = workdir / "sql_rows.duckdb"
+        self.database = workdir / f"sql_{key}rows.duckdb"
         write_database(self.database, self.columns, X)
-        self.expected = forest.model.predict_proba(X)
+        self.expected = as_matrix(getattr(model, output)(X), len(X))
+
+    @classmethod
+    def of_forest(cls, forest: Forest, scale: Scale, workdir: Path) -> SqlBench:
+        return cls(forest.model, forest.compiled, forest.task.features(scale.sql_rows, seed=5),
+                   edge_rows(forest, scale.edge_rows), scale, workdir,
+                   model_path=forest.path)
 
     def deltas(self, got: np.ndarray) -> dict[str, str]:
         n = self.n_natural
@@ -75,8 +86,9 @@ class SqlBench:
                   cells: dict[str, str], timeout_s: float) -> Row:
         """Run the SQL tool in `sql_child.py`; its row (or why it has none)."""
         spec = {"database": str(self.database), "setup": [str(p) for p in setup],
-                "query": query, "fixed": fixed, "out": str(self.workdir / f"sql_{key}.npy")}
-        spec_path = self.workdir / f"sql_{key}.json"
+                "query": query, "fixed": fixed,
+                "out": str(self.workdir / f"sql_{self.key}{key}.npy")}
+        spec_path = self.workdir / f"sql_{self.key}{key}.json"
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         cap = memory_cap()
         result = run_bounded([sys.executable, str(SQL_CHILD), str(spec_path)], timeout_s, cap)
@@ -102,10 +114,10 @@ class SqlBench:
         return Row(tool=tool, seconds=times["query"] / n, cells=cells)
 
     def scorec(self) -> Row:
-        compiled = self.forest.compiled
-        macro = f"{compiled.name}_predict_proba({sql_arguments(compiled)})"
+        compiled = self.compiled
+        macro = f"{compiled.name}_{self.output}({sql_arguments(compiled)})"
         return self.run_child(
-            f"scorec SQL macro `{compiled.name}_predict_proba(...)`", "scorec",
+            f"scorec SQL macro `{compiled.name}_{self.output}(...)`", "scorec",
             [compiled.outdir / fn for fn in compiled.manifest["files"]["sql"]],
             query=f"SELECT rid, {macro} AS p FROM rows",
             # one input row: the macro is a correlated subquery, which DuckDB joins to the
@@ -119,10 +131,10 @@ class SqlBench:
     def orbital(self) -> Row:
         peers.require("orbital")
         path = self.workdir / "forest_orbital.sql"
-        codegen_s = peers.generate_bounded("orbital-duckdb", self.forest.path, path,
+        codegen_s = peers.generate_bounded("orbital-duckdb", self.model_path, path,
                                            self.scale.peer_timeout_s)
         sql = path.read_text(encoding="utf-8")
-        names = ", ".join(f'"output_probability.{c}"' for c in self.forest.model.classes_)
+        names = ", ".join(f'"output_probability.{c}"' for c in self.model.classes_)
         return self.run_child(
             "orbital SQL (`export_sql`, duckdb dialect)", "orbital", [],
             query=f"SELECT {names} FROM ({sql})", fixed=f"SELECT * FROM ({sql}) LIMIT 1",
@@ -136,7 +148,7 @@ class SqlBench:
     def sklearn(self) -> Row:
         import duckdb
 
-        model, cols = self.forest.model, ", ".join(f'"{c}"' for c in self.columns)
+        fn, cols = getattr(self.model, self.output), ", ".join(f'"{c}"' for c in self.columns)
         con = duckdb.connect()
         con.execute("SET threads = 1")
         con.execute(f"ATTACH '{self.database}' AS data (READ_ONLY)")
@@ -144,21 +156,23 @@ class SqlBench:
 
         def fetch_and_score(limit: str = "") -> np.ndarray:
             data: dict[str, Any] = con.execute(f"SELECT {cols} FROM rows {limit}").fetchnumpy()
-            return model.predict_proba(np.column_stack([data[c] for c in self.columns]))
+            X = np.column_stack([data[c] for c in self.columns])
+            return as_matrix(fn(X), len(X))
 
         fixed_s, _ = stopwatch(lambda: fetch_and_score("LIMIT 1"))
         total_s, got = stopwatch(fetch_and_score)
         con.close()
-        cells = {"notes": "`fetchnumpy()` of the feature columns, then `predict_proba` "
+        cells = {"notes": f"`fetchnumpy()` of the feature columns, then `{self.output}` "
                           "(n_jobs=1); both timed"}
         cells.update(self.deltas(got))
         cells.update(timing_cells(total_s, fixed_s, len(got)))
-        return Row(tool="fetch rows + sklearn predict_proba", seconds=total_s / len(got),
+        return Row(tool=f"fetch rows + {self.library} {self.output}",
+                   seconds=total_s / len(got),
                    cells=cells)
 
 
 def table(forest: Forest, scale: Scale, workdir: Path) -> Table:
-    bench = SqlBench(forest, scale, workdir)
+    bench = SqlBench.of_forest(forest, scale, workdir)
     out = Table(section=SQL,
                 title=f"DuckDB SQL — {scale.forest}, 30 numeric features, "
                       f"{scale.sql_rows:,} + {scale.edge_rows:,} edge rows, one thread",

@@ -13,7 +13,7 @@ import numpy as np
 
 from .config import Scale
 from .report import Row, delta, seconds
-from .scorers import Rows, Scorer, Unavailable, max_abs_diff, take
+from .scorers import Rows, Scorer, Unavailable, as_matrix, max_abs_diff, take
 from .timing import best_of, per_row_latency
 
 T = TypeVar("T")
@@ -29,13 +29,16 @@ class Workload:
 
     rows: Rows             # benchmark rows (batch paths score all of them)
     edge: Rows             # edge rows (see data.py)
-    expected: np.ndarray   # sklearn predict_proba(rows)
+    expected: np.ndarray   # the model's `output` (predict_proba by default) on rows
     expected_edge: np.ndarray
     scale: Scale
 
     @classmethod
-    def of(cls, model: object, rows: Rows, edge: Rows, scale: Scale) -> Workload:
-        return cls(rows, edge, model.predict_proba(rows), model.predict_proba(edge), scale)
+    def of(cls, model: object, rows: Rows, edge: Rows, scale: Scale,
+           output: str = "predict_proba") -> Workload:
+        fn = getattr(model, output)
+        return cls(rows, edge, as_matrix(fn(rows), len(rows)), as_matrix(fn(edge), len(edge)),
+                   scale)
 
 
 def describe_error(exc: BaseException) -> str:

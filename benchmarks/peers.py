@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .report import size
-from .scorers import Rows, Scorer, Unavailable
+from .scorers import Rows, Scorer, Unavailable, as_matrix
 from .timing import Bounded, memory_cap, run_bounded, stopwatch
 
 CHILD = Path(__file__).with_name("child.py")
@@ -274,9 +274,10 @@ def m2cgen_c_scorer(model_path: Path, workdir: Path, timeout_s: float,
 
 # ---- ONNX Runtime via skl2onnx ------------------------------------------------------------
 
-def onnx_scorer(model: Any, sample: Rows) -> Scorer:
+def onnx_scorer(model: Any, sample: Rows, output: str = "probabilities") -> Scorer:
     """skl2onnx's conversion (float32 numbers, as skl2onnx's converters require for the
-    imputer and tree ensembles), run by ONNX Runtime on one thread."""
+    imputer and tree ensembles), run by ONNX Runtime on one thread. `output`: the ONNX
+    output compared ("probabilities"; "scores" is IsolationForest's decision_function)."""
     require("skl2onnx")
     require("onnxruntime")
     import onnxruntime as ort
@@ -284,7 +285,8 @@ def onnx_scorer(model: Any, sample: Rows) -> Scorer:
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     estimator = model.steps[-1][1] if hasattr(model, "steps") else model
-    options = {id(estimator): {"zipmap": False}}
+    options = ({id(estimator): {"zipmap": False}} if hasattr(estimator, "predict_proba")
+               else None)
     if isinstance(sample, pd.DataFrame):
         types = [(c, StringTensorType([None, 1]) if sample[c].dtype == object
                   else FloatTensorType([None, 1])) for c in sample.columns]
@@ -307,7 +309,8 @@ def onnx_scorer(model: Any, sample: Rows) -> Scorer:
     options_.intra_op_num_threads = options_.inter_op_num_threads = 1
     build_s, session = stopwatch(lambda: ort.InferenceSession(
         blob, options_, providers=["CPUExecutionProvider"]))
-    outputs = ["probabilities"]
+    outputs = [output]
+    shape = two_columns if output == "probabilities" else as_matrix
 
     def run(feed: dict[str, np.ndarray]) -> Any:
         return session.run(outputs, feed)
@@ -317,7 +320,7 @@ def onnx_scorer(model: Any, sample: Rows) -> Scorer:
         return [{k: v[i:i + 1] for k, v in full.items()} for i in range(len(rows))]
 
     return Scorer(name="ONNX Runtime (skl2onnx, float32)",
-                  proba=lambda rows: two_columns(run(feeds(rows))[0], len(rows)),
+                  proba=lambda rows: shape(run(feeds(rows))[0], len(rows)),
                   prepare_batch=feeds, batch=run, prepare_rows=one_row_feeds, one=run,
                   codegen_s=codegen_s, build_s=build_s, artifact=f"{size(len(blob))} .onnx",
                   notes=["build = InferenceSession creation"])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ctypes
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +62,8 @@ class _Addresses(list):
 class CLibrary:
     """The generated C built into a shared library and called through ctypes."""
 
-    def __init__(self, compiled: Compiled, builddir: Path):
-        self.compiled = compiled
+    def __init__(self, compiled: Compiled, builddir: Path, output: str = "predict_proba"):
+        self.compiled, self.output = compiled, output
         builddir.mkdir(parents=True, exist_ok=True)
         self.path = builddir / f"{compiled.name}.so"
         command = cc_command(compiled.file(".c"), self.path)
@@ -80,10 +81,10 @@ class CLibrary:
             "offsets": [getattr(self.Input, name).offset for name, _ in fields],
             "itemsize": ctypes.sizeof(self.Input)})
         self.kinds = [f["kind"] for f in features]
-        self.n_classes = len(compiled.manifest["classes"])
+        self.n_classes = output_width(compiled, output)
         lib = ctypes.CDLL(str(self.path))
-        self.one = getattr(lib, f"{compiled.name}_predict_proba")
-        self.many = getattr(lib, f"{compiled.name}_predict_proba_batch")
+        self.one = getattr(lib, f"{compiled.name}_{output}")
+        self.many = getattr(lib, f"{compiled.name}_{output}_batch")
         self.one.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         self.many.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
         self.one.restype = self.many.restype = ctypes.c_int
@@ -126,7 +127,7 @@ class CLibrary:
         return addresses
 
     def scorer_batch(self) -> Scorer:
-        return Scorer(name="scorec C `_predict_proba_batch` (ctypes, one call)",
+        return Scorer(name=f"scorec C `_{self.output}_batch` (ctypes, one call)",
                       proba=self.proba, prepare_batch=self.structs, batch=self.batch,
                       codegen_s=self.compiled.seconds, build_s=self.build_s,
                       artifact=self.artifact())
@@ -142,7 +143,7 @@ class CLibrary:
         def proba(rows: Rows) -> np.ndarray:
             return np.array([one(address).copy() for address in self.row_addresses(rows)])
 
-        return Scorer(name="scorec C `_predict_proba` (one ctypes call per row)",
+        return Scorer(name=f"scorec C `_{self.output}` (one ctypes call per row)",
                       proba=proba, prepare_rows=self.row_addresses, one=one,
                       codegen_s=self.compiled.seconds, build_s=self.build_s,
                       artifact=self.artifact())
@@ -152,17 +153,29 @@ class CLibrary:
                 f"{size(self.path.stat().st_size)} .so")
 
 
-def python_scorer(compiled: Compiled) -> Scorer:
+def output_width(compiled: Compiled, output: str) -> int:
+    """Doubles the C function of `output` writes per row: the classes for predict_proba,
+    the header's `NAME_N_<OUTPUT>` width macro (N_DECISION for decision_function), else 1."""
+    if output == "predict_proba":
+        return len(compiled.manifest["classes"])
+    macro = "DECISION" if output == "decision_function" else output.upper()
+    header = compiled.file(".h").read_text(encoding="utf-8")
+    found = re.search(rf"#define {compiled.name}_N_{macro} (\d+)", header)
+    return int(found.group(1)) if found else 1
+
+
+def python_scorer(compiled: Compiled, output: str = "predict_proba") -> Scorer:
     """The generated module, imported (the import time is its build time)."""
     path = compiled.outdir / compiled.manifest["files"]["python"][0]
     import_s, module = stopwatch(lambda: import_module(path))
-    fn = module.predict_proba
+    fn = getattr(module, output)
 
     def rows_as_lists(rows: Rows) -> list[list]:
         return [list(r) for r in zip(*compiled.columns(rows))]
 
-    return Scorer(name="scorec Python `predict_proba(row)`",
-                  proba=lambda rows: np.array([fn(r) for r in rows_as_lists(rows)]),
+    return Scorer(name=f"scorec Python `{output}(row)`",
+                  proba=lambda rows: np.array([fn(r) for r in rows_as_lists(rows)],
+                                              dtype=float).reshape(len(rows), -1),
                   prepare_rows=rows_as_lists, one=fn,
                   codegen_s=compiled.seconds, build_s=import_s,
                   artifact=f"{size(compiled.target_bytes('python'))} .py",

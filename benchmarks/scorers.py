@@ -51,13 +51,22 @@ def max_abs_diff(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.max(np.abs(got[both] - want[both]), initial=0.0))
 
 
-def sklearn_scorer(model: Any) -> Scorer:
-    """The model itself: `predict_proba` on the whole batch, or on one-row inputs."""
+def as_matrix(values: Any, n: int) -> np.ndarray:
+    """Scores as an (n, k) float array: a 1-D output (decision_function, score_samples,
+    a binary margin) becomes one column."""
+    return np.asarray(values, dtype=float).reshape(n, -1)
+
+
+def sklearn_scorer(model: Any, output: str = "predict_proba", library: str = "sklearn"
+                   ) -> Scorer:
+    """The model itself: `output` (predict_proba, decision_function, ...) on the whole
+    batch, or on one-row inputs; `library` names the model's library in the table."""
     def one_row_inputs(rows: Rows) -> list:
         if isinstance(rows, pd.DataFrame):
             return [rows.iloc[i:i + 1] for i in range(len(rows))]
         return [rows[i:i + 1] for i in range(len(rows))]
 
-    return Scorer(name="sklearn predict_proba", proba=model.predict_proba,
-                  prepare_batch=lambda rows: rows, batch=model.predict_proba,
-                  prepare_rows=one_row_inputs, one=model.predict_proba)
+    fn = getattr(model, output)
+    return Scorer(name=f"{library} {output}", proba=lambda rows: as_matrix(fn(rows), len(rows)),
+                  prepare_batch=lambda rows: rows, batch=fn,
+                  prepare_rows=one_row_inputs, one=fn)

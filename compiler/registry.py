@@ -127,8 +127,20 @@ def rule_of(obj: object) -> Rule | None:
     return RULES.get(_key(type(obj)))
 
 
+# libraries refused as a whole, with the reason
+REFUSED_LIBRARIES = {
+    "catboost": "CatBoost models are not compiled: their categorical features go through "
+                "CTR statistics (target statistics over feature combinations) that scorec's "
+                "IR has no exact general form for; its oblivious trees alone would fit",
+}
+
+
 def find_rule(obj: object, ctx: Context) -> Rule:
     r = rule_of(obj)
+    library = type(obj).__module__.partition(".")[0]
+    if r is None and library in REFUSED_LIBRARIES:
+        raise UnsupportedError(f"unsupported component {type(obj).__name__} at {ctx.where()}: "
+                               f"{REFUSED_LIBRARIES[library]}")
     if r is None:
         raise UnsupportedError(
             f"unsupported component {type(obj).__name__} at {ctx.where()}. "

@@ -52,11 +52,13 @@ _C_FUNCS = {"abs": "fabs", "arctan": "atan", "arcsinh": "asinh"}
 
 _CTYPE = {"number": "double ", "string": "char *const ", "bool": "int ", "index": "int "}
 
+# GCC 12 at -O2 drops the float rounding of `(float)(a + b)` pairs that its SLP vectoriser
+# packs together (two float32 results side by side came back unrounded): SLP is off too
 _PRAGMAS = """\
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
+#pragma GCC optimize("fp-contract=off", "no-tree-slp-vectorize")
 #endif"""
 
 

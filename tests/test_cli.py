@@ -188,3 +188,13 @@ def test_verify_with_a_data_file(model_file, tmp_path):
     pd.DataFrame({"age": [1.0]}).to_csv(data, index=False)
     code, _, err = run("verify", str(model_file), str(out), "--data", str(data))
     assert code == 2 and "income level" in err
+
+
+def test_catboost_is_refused_with_its_reason() -> None:
+    from scorec.compiler.lower import lower_model
+    from scorec.compiler.registry import UnsupportedError
+
+    fake = type("CatBoostClassifier", (), {"__module__": "catboost.core",
+                                           "n_features_in_": 2})()
+    with pytest.raises(UnsupportedError, match="CatBoostClassifier.*CTR statistics"):
+        lower_model(fake)

@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 
 from scorec.compiler.lower import lower_model
-from scorec.compiler.registry import RULES
+from scorec.compiler.registry import RULES, rule_of
 from scorec.runtime.verify import compare
 
 
 def _components(obj: object) -> set[str]:
-    """Class names of every component inside a fitted model."""
-    found = {type(obj).__name__}
+    """Names (rule titles, else class names) of every component inside a fitted model."""
+    rule = rule_of(obj)
+    found = {type(obj).__name__ if rule is None else rule.name}
     for step in getattr(obj, "steps", []):
         found |= _components(step[1])
     parts = [t for _, t, _ in getattr(obj, "transformers_", [])]

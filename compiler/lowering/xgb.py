@@ -7,7 +7,9 @@ What is reproduced (xgboost 3.2 sources; the same in 2.x where not said):
 
 - inputs (src/predictor/cpu_predictor.cc `AdapterView::DoFill`): each value is cast to
   float32; NaN, or a value whose float32 equals the `missing` parameter's, is missing;
-  infinities are scored (`inplace_predict` never checks them);
+  infinities are scored (`inplace_predict` never checks them); from a sparse (CSR) matrix
+  XGBoost reads only the stored entries, so there an absent entry, i.e. a zero (sklearn's
+  matrices store none), is missing (`_stored_entries`);
 - splits (src/predictor/predict_fn.h `GetNextNode`): a missing value takes the default
   child, else `float32(x) < split` (float32 threshold) goes left. `float32(x) < s` is
   `float32(x) <= s'` for s' the float32 below s, so the bound folded into the IR's double
