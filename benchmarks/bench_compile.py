@@ -15,7 +15,7 @@ from .config import Scale
 from .data import NumericTask
 from .measure import failed
 from .report import COMPILE, Metric, Row, Table, seconds, significant, size
-from .scorec_side import cc_command, compile_model
+from .scorec_side import Compiled, cc_command, compile_each_target, compile_model
 from .scorers import Unavailable
 from .timing import memory_cap, run_bounded, stopwatch
 
@@ -223,4 +223,51 @@ def table(scale: Scale, workdir: Path, all_peers: bool = False) -> Table:
                          "`--compile-all-peers` is given (their steps on this forest take "
                          "minutes each, mostly ending at the time limit); their build times "
                          "on the smaller forest are in the C batch and SQL tables")
+    return out
+
+
+# ---- compile time per target of the newer model families ----------------------------------
+
+TARGET_STEPS = ("load", "lower", "python", "c", "sql", "spark", "postgres")
+TARGET_COLUMNS = (*(f"{step} s" for step in TARGET_STEPS), C_BUILD, C_SOURCE, C_LIB,
+                  PY_SOURCE, "DuckDB SQL", "Spark SQL", "PostgreSQL SQL", "notes")
+CC_TIMEOUT_S = 240.0
+
+
+def target_row(title: str, path: Path, compiled: Compiled | None, workdir: Path) -> Row:
+    """One model: each compile step timed on its own (`compile_each_target`), cc -O2 of
+    the C scorec wrote, and the size of every artifact."""
+    if compiled is None:
+        return Row(tool=title, status="scorec could not compile it (see its tables)")
+    times = compile_each_target(path)
+    cells = {f"{step} s": significant(times[step]) for step in TARGET_STEPS}
+    library = workdir / f"{compiled.name}_cc" / f"{compiled.name}.so"
+    library.parent.mkdir(parents=True, exist_ok=True)
+    result = run_bounded(cc_command(compiled.file(".c"), library), CC_TIMEOUT_S)
+    cells[C_BUILD] = (f"timeout after {CC_TIMEOUT_S:.0f} s" if result.timed_out else
+                      significant(result.seconds) if result.returncode == 0 else
+                      "cc " + peers.failure(result, memory_cap()))
+    if library.exists():
+        cells[C_LIB] = size(library.stat().st_size)
+    for column, target in ((C_SOURCE, "c"), (PY_SOURCE, "python"), ("DuckDB SQL", "sql"),
+                           ("Spark SQL", "spark"), ("PostgreSQL SQL", "postgres")):
+        cells[column] = size(compiled.target_bytes(target))
+    return Row(tool=title, seconds=sum(times.values()), cells=cells)
+
+
+def target_table(family: str, compiled: list[tuple[str, Path, Compiled | None]],
+                 workdir: Path) -> Table:
+    """Compile time per target and artifact sizes of a family's models."""
+    out = Table(section=COMPILE, title=f"Compile time per target and size — {family}",
+                metrics=(Metric("total s", seconds),), columns=TARGET_COLUMNS)
+    for title, path, comp in compiled:
+        try:
+            out.add(target_row(title, path, comp, workdir))
+        except Exception as exc:  # a failure is a result
+            out.add(failed(title, exc))
+    out.notes += [
+        "one run each: load = reading the joblib file, lower = model → IR, then each target "
+        "printed on its own (`compile_program` with that target only; `scorec compile` "
+        "does load + lower once and then every target, i.e. total s); "
+        f"cc with scorec's strict flags (-O2), killed after {CC_TIMEOUT_S:.0f} s"]
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,9 @@ class SqlBench:
 
         def fetch_and_score(limit: str = "") -> np.ndarray:
             data: dict[str, Any] = con.execute(f"SELECT {cols} FROM rows {limit}").fetchnumpy()
-            X = np.column_stack([data[c] for c in self.columns])
+            # DuckDB stores a pandas NaN as NULL, fetched as a masked value: back to NaN
+            X = np.column_stack([np.ma.filled(np.ma.asarray(data[c], dtype=float), np.nan)
+                                 for c in self.columns])
             return as_matrix(fn(X), len(X))
 
         fixed_s, _ = stopwatch(lambda: fetch_and_score("LIMIT 1"))
@@ -171,14 +174,12 @@ class SqlBench:
                    cells=cells)
 
 
-def table(forest: Forest, scale: Scale, workdir: Path) -> Table:
-    bench = SqlBench.of_forest(forest, scale, workdir)
-    out = Table(section=SQL,
-                title=f"DuckDB SQL — {scale.forest}, 30 numeric features, "
-                      f"{scale.sql_rows:,} + {scale.edge_rows:,} edge rows, one thread",
-                metrics=(Metric("rows/s", rows_per_second),), columns=COLUMNS)
-    for name, run in (("scorec SQL", bench.scorec), ("sklearn", bench.sklearn),
-                      ("orbital", bench.orbital)):
+def sql_table(title: str, bench: SqlBench, runs: list[tuple[str, Callable[[], Row]]]
+              ) -> Table:
+    """A DuckDB table: scorec's macro, fetch + the model's library, then `runs`."""
+    out = Table(section=SQL, title=title, metrics=(Metric("rows/s", rows_per_second),),
+                columns=COLUMNS)
+    for name, run in (("scorec SQL", bench.scorec), (bench.library, bench.sklearn), *runs):
         try:
             row = run()
         except Unavailable as exc:
@@ -188,6 +189,14 @@ def table(forest: Forest, scale: Scale, workdir: Path) -> Table:
         if name == "scorec SQL":
             row.reference = "scorec SQL"
         out.add(row)
+    return out
+
+
+def table(forest: Forest, scale: Scale, workdir: Path) -> Table:
+    bench = SqlBench.of_forest(forest, scale, workdir)
+    out = sql_table(f"DuckDB SQL — {scale.forest}, 30 numeric features, "
+                    f"{scale.sql_rows:,} + {scale.edge_rows:,} edge rows, one thread",
+                    bench, [("orbital", bench.orbital)])
     out.notes += [
         "`SET threads = 1`. scorec and orbital run in a child process (killed at the time "
         f"limit: {scale.scorec_sql_timeout_s:.0f} s for scorec, {scale.peer_timeout_s:.0f} s "

@@ -121,12 +121,13 @@ def _near(t: float, rng: np.random.Generator) -> float:
     return float(choices[rng.integers(len(choices))])
 
 
-def split_edge_rows(model: object, base: np.ndarray, seed: int,
-                    per_row: int = 10) -> np.ndarray:
+def split_edge_rows(model: object, base: np.ndarray, seed: int, per_row: int = 10,
+                    thresholds: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """Copies of `base` rows with `per_row` features moved onto or next to one of the
-    model's split thresholds for that feature."""
+    model's split thresholds for that feature (`thresholds`: feature -> thresholds, for
+    models `split_thresholds` does not read)."""
     rng = np.random.default_rng(seed)
-    thresholds = split_thresholds(model)
+    thresholds = split_thresholds(model) if thresholds is None else thresholds
     features = sorted(thresholds)
     rows = np.array(base, dtype=float, copy=True)
     for row in rows:

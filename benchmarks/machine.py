@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 PACKAGES = ("scorec", "scikit-learn", "numpy", "pandas", "duckdb", "skl2onnx", "onnxruntime",
             "onnx", "m2cgen", "tl2cgen", "treelite", "emlearn", "orbital", "ibis-framework",
-            "sqlglot")
+            "sqlglot", "xgboost", "lightgbm", "lleaves", "onnxmltools", "pyspark", "psycopg")
 
 
 def cpu_model() -> str:

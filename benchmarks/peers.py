@@ -108,14 +108,25 @@ TL2CGEN_PARAMS = {"parallel_comp": 16}  # tl2cgen's advice for big models: one h
 # translation unit compiles ~3x slower than 16 smaller ones (measured: 340 s vs 110-140 s)
 
 
+def treelite_model(model: Any) -> Any:
+    """treelite's import of the model: its XGBoost / LightGBM frontends for those
+    libraries' sklearn wrappers (given the booster), its sklearn importer otherwise."""
+    import treelite
+
+    if hasattr(model, "get_booster"):
+        return treelite.frontend.from_xgboost(model.get_booster())
+    if hasattr(model, "booster_"):
+        return treelite.frontend.from_lightgbm(model.booster_)
+    return treelite.sklearn.import_model(model)
+
+
 def tl2cgen_scorer(model: Any, workdir: Path, timeout_s: float) -> Scorer:
     require("tl2cgen")
     require("treelite")
     import tl2cgen
-    import treelite
 
     source_dir = workdir / "tl2cgen"
-    codegen_s, tl_model = stopwatch(lambda: treelite.sklearn.import_model(model))
+    codegen_s, tl_model = stopwatch(lambda: treelite_model(model))
     seconds, _ = stopwatch(lambda: tl2cgen.generate_c_code(tl_model, source_dir,
                                                            params=TL2CGEN_PARAMS))
     codegen_s += seconds
@@ -139,7 +150,7 @@ def gtil_scorer(model: Any) -> Scorer:
     require("treelite")
     import treelite
 
-    codegen_s, tl_model = stopwatch(lambda: treelite.sklearn.import_model(model))
+    codegen_s, tl_model = stopwatch(lambda: treelite_model(model))
 
     def predict(rows: np.ndarray) -> np.ndarray:
         return treelite.gtil.predict(tl_model, rows, nthread=1)
@@ -148,6 +159,31 @@ def gtil_scorer(model: Any) -> Scorer:
                   proba=lambda rows: two_columns(predict(np.asarray(rows, float)), len(rows)),
                   prepare_batch=lambda rows: np.ascontiguousarray(rows, dtype=np.float64),
                   batch=predict, codegen_s=codegen_s, artifact="in memory")
+
+
+# ---- lleaves (LightGBM model file -> LLVM) -------------------------------------------------
+
+def lleaves_scorer(model: Any, workdir: Path) -> Scorer:
+    """lleaves compiles the LightGBM model file with LLVM (in this process: not bounded by
+    a time limit) into a shared library; `predict(X, n_jobs=1)`."""
+    require("lleaves")
+    import lleaves
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    model_file, library = workdir / "model.txt", workdir / "lleaves.so"
+    model.booster_.save_model(str(model_file))
+    compiled = lleaves.Model(model_file=str(model_file))
+    codegen_s, _ = stopwatch(lambda: compiled.compile(cache=str(library)))
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        return compiled.predict(X, n_jobs=1)
+
+    return Scorer(name="lleaves (LLVM, n_jobs=1)",
+                  proba=lambda rows: two_columns(predict(np.asarray(rows, float)), len(rows)),
+                  prepare_batch=lambda rows: np.ascontiguousarray(rows, dtype=np.float64),
+                  batch=predict, codegen_s=codegen_s,
+                  artifact=f"{size(library.stat().st_size)} .so",
+                  notes=["codegen = parsing the model file and LLVM compilation"])
 
 
 # ---- emlearn ---------------------------------------------------------------------------
@@ -274,10 +310,12 @@ def m2cgen_c_scorer(model_path: Path, workdir: Path, timeout_s: float,
 
 # ---- ONNX Runtime via skl2onnx ------------------------------------------------------------
 
-def onnx_scorer(model: Any, sample: Rows, output: str = "probabilities") -> Scorer:
+def onnx_scorer(model: Any, sample: Rows, output: str = "probabilities",
+                target_opset: dict[str, int] | None = None) -> Scorer:
     """skl2onnx's conversion (float32 numbers, as skl2onnx's converters require for the
     imputer and tree ensembles), run by ONNX Runtime on one thread. `output`: the ONNX
-    output compared ("probabilities"; "scores" is IsolationForest's decision_function)."""
+    output compared ("probabilities"; "scores" is IsolationForest's decision_function);
+    `target_opset`: skl2onnx's, where its default is newer than ONNX Runtime runs."""
     require("skl2onnx")
     require("onnxruntime")
     import onnxruntime as ort
@@ -290,7 +328,8 @@ def onnx_scorer(model: Any, sample: Rows, output: str = "probabilities") -> Scor
     if isinstance(sample, pd.DataFrame):
         types = [(c, StringTensorType([None, 1]) if sample[c].dtype == object
                   else FloatTensorType([None, 1])) for c in sample.columns]
-        convert = lambda: to_onnx(model, initial_types=types, options=options)  # noqa: E731
+        convert = lambda: to_onnx(model, initial_types=types,  # noqa: E731
+                                  options=options, target_opset=target_opset)
 
         def feeds(rows: pd.DataFrame) -> dict[str, np.ndarray]:
             return {c: (rows[[c]].to_numpy(dtype=object).astype(str)
@@ -298,7 +337,8 @@ def onnx_scorer(model: Any, sample: Rows, output: str = "probabilities") -> Scor
                         else rows[[c]].to_numpy(dtype=np.float32)) for c in rows.columns}
     else:
         X1 = np.asarray(sample[:1], dtype=np.float32)
-        convert = lambda: to_onnx(model, X1, options=options)  # noqa: E731
+        convert = lambda: to_onnx(model, X1, options=options,  # noqa: E731
+                                  target_opset=target_opset)
 
         def feeds(rows: np.ndarray) -> dict[str, np.ndarray]:
             return {"X": np.ascontiguousarray(rows, dtype=np.float32)}

@@ -50,6 +50,25 @@ def compile_model(model_path: Path, outdir: Path, name: str) -> Compiled:
     return Compiled(outdir, manifest, seconds)
 
 
+def compile_each_target(model_path: Path) -> dict[str, float]:
+    """Seconds of each compile step, one run each: loading the model file, lowering it to
+    the IR, then printing each target on its own (`compile_program` with one target)."""
+    import sklearn
+
+    from scorec.compiler.build import TARGETS, compile_program
+    from scorec.compiler.load import load_model, sha256_file
+    from scorec.compiler.lower import lower_model
+
+    times = {}
+    times["load"], model = stopwatch(lambda: load_model(model_path))
+    times["lower"], program = stopwatch(lambda: lower_model(model))
+    sha = sha256_file(model_path)
+    for target in TARGETS:
+        times[target], _ = stopwatch(lambda t=target: compile_program(
+            program, "m", sha, sklearn.__version__, (t,)))
+    return times
+
+
 def cc_command(source: Path, library: Path) -> list[str]:
     """How scorec's own runtime builds the generated C (strict flags, -O2)."""
     return ["cc", *CFLAGS, str(source), "-o", str(library), "-lm"]

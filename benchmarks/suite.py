@@ -14,10 +14,13 @@ from pathlib import Path
 from . import (
     bench_boosting,
     bench_compile,
+    bench_engines,
     bench_forest,
+    bench_gbdt,
     bench_linear,
     bench_logistic,
     bench_sql,
+    bench_tabular,
     machine,
 )
 from .config import FULL, QUICK, Scale
@@ -44,7 +47,7 @@ METHOD = (
     "Synthetic data, fixed seeds (benchmarks/data.py); models in benchmarks/models.py.",
 )
 
-SECTIONS = ("forest", "linear", "sql", "compile", "boosting")
+SECTIONS = ("forest", "linear", "sql", "compile", "boosting", "tabular", "gbdt", "engines")
 
 
 def header(scale: Scale, argv: list[str]) -> str:
@@ -115,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         run("compile", lambda: [bench_compile.table(scale, workdir,
                                                     args.compile_all_peers)])
         run("boosting", lambda: bench_boosting.tables(scale, workdir))
+        run("tabular", lambda: bench_tabular.tables(scale, workdir))
+        run("gbdt", lambda: bench_gbdt.tables(scale, workdir))
+        run("engines", lambda: bench_engines.tables(scale, workdir))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

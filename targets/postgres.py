@@ -27,7 +27,7 @@ from scorec.compiler import ir
 from scorec.compiler.lowering.common import F32_OVERFLOW
 from scorec.compiler.passes import features_of, output_roots, schedule
 
-from .sql import SqlPrinter, _Forest, comment, forests
+from .sql import SHORT_OPERAND, SqlPrinter, _Forest, comment, forests
 
 # operands below these magnitudes cannot make PostgreSQL's float8 operators raise
 SAFE_BIG, SAFE_SMALL = 1e150, 1e-150
@@ -144,6 +144,8 @@ class PostgresPrinter(SqlPrinter):
                 within.append(f"(abs({text}) > {self.number(SAFE_SMALL)}{zero})")
         if not within:
             return f"({a} {node.op} {b})"
+        if len(a) + len(b) > SHORT_OPERAND:  # a guard repeating them would nest exponentially
+            return self.call(_HELPER[node.op], a, b)
         return (f"CASE WHEN {' AND '.join(within)} THEN ({a} {node.op} {b}) "
                 f"ELSE {self.call(_HELPER[node.op], a, b)} END")
 
@@ -156,8 +158,19 @@ class PostgresPrinter(SqlPrinter):
     def pow(self, node: ir.Pow) -> str:
         return self.call("pow", self.expr(node.a), self.expr(node.b))
 
-    def func(self, node: ir.Func) -> str:
-        a, fn = self.expr(node.a), node.fn
+    def let(self, text: str, use: Callable[[str], str]) -> str:
+        """No lambdas: a subquery binds the long operand (OFFSET 0 keeps the planner from
+        pulling it up, which would copy the operand back into every use)."""
+        if len(text) <= SHORT_OPERAND:
+            return use(text)
+        self.lets += 1
+        v = f"_let{self.lets}"
+        return f"(SELECT {use(v)} FROM (SELECT {text} AS {v} OFFSET 0) AS {v}_)"
+
+    REPEATS_OPERAND = frozenset({"log", "log10", "log2", "sqrt", "float32", "sin", "cos", "tan",
+                                 "sign", "log1p", "expm1"})
+
+    def guarded_func(self, fn: str, a: str) -> str:
         nan, inf, zero = self.number(math.nan), self.number(math.inf), self.number(0.0)
         one = self.number(1.0)
         if fn in ("log", "log10", "log2"):  # raise at and below zero; NaN > 0 holds

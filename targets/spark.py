@@ -170,8 +170,9 @@ class SparkPrinter(SqlPrinter):
 
     # ---- nodes whose Spark meaning differs ---------------------------------------------
 
-    def func(self, node: ir.Func) -> str:
-        a, fn = self.expr(node.a), node.fn
+    REPEATS_OPERAND = frozenset({"log", "log2", "log10", "log1p", "floor", "ceil", "trunc"})
+
+    def guarded_func(self, fn: str, a: str) -> str:
         nan, inf = self.number(math.nan), self.number(math.inf)
         if fn in ("log", "log2", "log10", "log1p"):  # NULL at and below the pole
             pole = self.number(-1.0 if fn == "log1p" else 0.0)
@@ -188,13 +189,14 @@ class SparkPrinter(SqlPrinter):
             return f"CAST(CAST({a} AS FLOAT) AS DOUBLE)"
         if fn in ("expm1", "sign", "rint"):
             return f"{self.FUNCS.get(fn, fn)}({a})"
-        return super().func(node)
+        return super().guarded_func(fn, a)
 
     def pow(self, node: ir.Pow) -> str:
         """Java's pow(1, NaN) and pow(-1, ±inf) are NaN; C's and numpy's are 1."""
-        a, b, one = self.expr(node.a), self.expr(node.b), self.number(1.0)
-        return (f"CASE WHEN {a} = {one} OR ({a} = (-{one}) AND abs({b}) = "
-                f"{self.number(math.inf)}) THEN {one} ELSE pow({a}, {b}) END")
+        one = self.number(1.0)
+        return self.let(self.expr(node.a), lambda a: self.let(self.expr(node.b), lambda b: (
+            f"CASE WHEN {a} = {one} OR ({a} = (-{one}) AND abs({b}) = "
+            f"{self.number(math.inf)}) THEN {one} ELSE pow({a}, {b}) END")))
 
     def arith(self, node: ir.Arith) -> str:
         """Division by a zero raises (ANSI) or is NULL: give IEEE's inf or NaN instead; a
@@ -202,6 +204,9 @@ class SparkPrinter(SqlPrinter):
         a, b = self.expr(node.a), self.expr(node.b)
         if node.op != "/" or (isinstance(node.b, ir.Const) and node.b.value != 0.0):
             return f"({a} {node.op} {b})"
+        return self.let(a, lambda a: self.let(b, lambda b: self.ieee_division(a, b)))
+
+    def ieee_division(self, a: str, b: str) -> str:
         zero, nan, inf = self.number(0.0), self.number(math.nan), self.number(math.inf)
         negative = f"(atan2({b}, {self.number(-1.0)}) < {zero})"
         return (f"CASE WHEN {b} <> {zero} OR isnan({b}) THEN {a} / {b} "

@@ -50,6 +50,8 @@ SUM_NEST_MAX = 100
 # about 1 us per 2048-row vector in DuckDB whatever the rows reaching it, a table walk about
 # 25 ns per row and level, so nested CASE only pays below this many nodes per level of depth.
 CASE_MAX_NODES_PER_LEVEL = 12
+# operand text a guard may repeat before `SqlPrinter.let` binds it
+SHORT_OPERAND = 160
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -117,10 +119,14 @@ class SqlPrinter(Printer):
     # numpy's function name -> the engine's, where they differ (see `func` for the rest)
     FUNCS = {"log": "ln", "arctan": "atan", "arcsinh": "asinh"}
 
+    # the functions whose spelling (`guarded_func`) repeats the operand
+    REPEATS_OPERAND = frozenset({"log1p", "expm1", "sign", "float32"})
+
     def __init__(self, names: dict[int, str] | None = None,
                  forests: dict[int, _Forest] | None = None):
         super().__init__(names)
         self.forests = {} if forests is None else forests  # walked trees, by id
+        self.lets = 0  # names given by `let`
         self.tables: dict[tuple, tuple[str, tuple]] = {}  # constant lists, see `table`
 
     # ---- spelling: what a dialect overrides ------------------------------------------
@@ -130,6 +136,16 @@ class SqlPrinter(Printer):
 
     def list_of(self, items: list[str]) -> str:
         return "[" + ", ".join(items) + "]"
+
+    def let(self, text: str, use: Callable[[str], str]) -> str:
+        """`use(x)` for x = `text`, computed once. A guard spells its operand several times;
+        guards nested inside one expression (a chain, a Map's body) would grow the text
+        exponentially, so a long operand is bound to a lambda's argument first."""
+        if len(text) <= SHORT_OPERAND:
+            return use(text)
+        self.lets += 1
+        v = f"_let{self.lets}"
+        return self.elem(self.transform(self.list_of([text]), v, use(v)), "1")
 
     def elem(self, lst: str, pos: str) -> str:
         """The element at 1-based position `pos`."""
@@ -264,7 +280,12 @@ class SqlPrinter(Printer):
     # ---- nodes -------------------------------------------------------------------------
 
     def func(self, node: ir.Func) -> str:
-        a, fn = self.expr(node.a), node.fn
+        if node.fn in self.REPEATS_OPERAND:
+            return self.let(self.expr(node.a), lambda a: self.guarded_func(node.fn, a))
+        return self.guarded_func(node.fn, self.expr(node.a))
+
+    def guarded_func(self, fn: str, a: str) -> str:
+        """numpy's `fn(a)`, `a` printed."""
         if fn == "log1p":  # DuckDB has no log1p: Kahan's x * ln(u) / (u - 1), u = 1 + x
             u, one, inf = f"({self.number(1.0)} + {a})", self.number(1.0), self.number(math.inf)
             return (f"CASE WHEN {u} = {one} THEN {a} WHEN {u} = {inf} THEN {u} "
