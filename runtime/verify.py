@@ -89,9 +89,10 @@ class Report:
 
     def format(self, features: tuple[FeatureSpec, ...], limit: int = 10) -> str:
         lines = []
+        width = max(map(len, self.checked), default=0)
         for target, n in self.checked.items():
             bad = sum(1 for m in self.mismatches if m.target == target)
-            lines.append(f"{target:>6}: {n} results checked on {self.rows} rows, "
+            lines.append(f"{target:>{width}}: {n} results checked on {self.rows} rows, "
                          f"{bad} mismatches")
             if self.order_sensitive.get(target):
                 lines.append(f"        {self.order_sensitive[target]} results where sklearn's "

@@ -156,3 +156,31 @@ def test_hostile_names_categories_and_labels(engine: str, estimator: object,
     rows = generate_rows(program, 120, seed=3) + [[0.5, 0.5, 0.5, 0.5, v] for v in HOSTILE]
     report = compare(model, program, [scorer], manifest["outputs"], rows)
     assert report.ok, report.format(program.features)
+
+
+@pytest.mark.parametrize("ansi", [False, True])
+def test_spark_results_do_not_depend_on_ansi_mode(ansi: bool, tmp_path: Path) -> None:
+    """Division by zero, logarithms at and below zero, casts out of range and refusals
+    give the model's results with `spark.sql.ansi.enabled` off (NULLs instead of errors
+    there) and on."""
+    from sklearn.preprocessing import FunctionTransformer, PowerTransformer
+
+    from scorec.runtime.spark_runtime import SparkScorer
+
+    rng = np.random.default_rng(5)
+    X = np.abs(rng.normal(size=(150, 3))) * [1.0, 10.0, 0.1]
+    y = (X[:, 0] + np.log1p(X[:, 1]) > 1.5).astype(int)
+    model = make_pipeline(FunctionTransformer(np.log), PowerTransformer(),
+                          LogisticRegression()).fit(X, y)
+    program = lower_model(model)
+    manifest, _ = _write(program, "spark", tmp_path, "ansi")
+    session = spark_session()
+    before = session.conf.get("spark.sql.ansi.enabled")
+    session.conf.set("spark.sql.ansi.enabled", str(ansi).lower())
+    try:
+        scorer = SparkScorer(tmp_path, manifest, session)
+        rows = generate_rows(program, 150, seed=4) + [[0.0, -1.0, 1e308], [-0.0, 0.0, 5e-324]]
+        report = compare(model, program, [scorer], manifest["outputs"], rows)
+    finally:
+        session.conf.set("spark.sql.ansi.enabled", before)
+    assert report.ok, report.format(program.features)

@@ -83,11 +83,13 @@ def isolation_forest(est: IsolationForest, frame: Frame, ctx: Context) -> Head:
         raise CompileError(f"{ctx.where()}: the estimator expects {est.n_features_in_} "
                            f"columns and receives {n_features}")
     subsample = est._max_features != n_features
+    columns = tuple(frame.columns)  # one inputs tuple: the targets walk the trees as one forest
     trees = []
     for k, features in enumerate(est.estimators_features_):
-        inputs = tuple(frame.columns[int(j)] for j in features) if subsample \
-            else tuple(frame.columns)
-        trees.append(_depth_tree(est, k, inputs, frame.sparse))
+        tree = _depth_tree(est, k, columns, frame.sparse)
+        if subsample:  # tree k's feature j is column features[j]
+            tree = replace(tree, feature=tuple(int(features[j]) for j in tree.feature))
+        trees.append(tree)
     denominator = float((len(est.estimators_) * _average_path_length([est._max_samples]))[0])
     if denominator != 0:
         depths: Expr = Sum(tuple(Item(t, 0) for t in trees)) if len(trees) > 1 \
