@@ -115,10 +115,14 @@ def test_predict_proba_exists_exactly_where_sklearn_has_it(classes):
     lambda X, y, yr: _fit(RidgeClassifier(), X, np.column_stack([y == 1, y == 2]).astype(int)),
     lambda X, y, yr: _fit(RANSACRegressor(random_state=0), X, np.column_stack([yr, yr])),
 ], ids=["ridge", "ridgecv", "lars", "one column", "multilabel", "ransac"])
-def test_multi_output_is_refused(make):
+def test_multi_output_predicts_a_list_per_row(make, tmp_path):
+    """Several outputs (or one column of a 2-D y): predict is a list per row, as sklearn's
+    (n, k) array, on every target."""
     X, y, yr = _data()
-    with pytest.raises(UnsupportedError, match="multi-output .*not supported yet"):
-        lower_model(make(X, y, yr))
+    model = make(X, y, yr)
+    assert lower_model(model).outputs["predict"].shape == "vector"
+    rows = [list(r) for r in X[:20]] + [[0.0] * X.shape[1], [1e300] * X.shape[1]]
+    _assert_equal(model, rows, targets=("python", "c", "sql"), tmp_path=tmp_path)
 
 
 def test_a_coef_sklearn_cannot_predict_with_is_refused():

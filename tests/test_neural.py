@@ -138,18 +138,23 @@ def test_float32_fits_are_refused(cls):
         lower_model(model)
 
 
-def test_multilabel_classifier_is_refused():
-    X, y, _ = _data()
-    model = _fit(MLPClassifier, X, np.c_[y, 1 - y])
-    with pytest.raises(UnsupportedError, match="multilabel MLPClassifier.*not supported yet"):
-        lower_model(model)
-
-
-def test_multi_output_regressor_is_refused():
-    X, _, yr = _data()
-    model = _fit(MLPRegressor, X, np.c_[yr, -yr])
-    with pytest.raises(UnsupportedError, match="multi-output MLPRegressor.*not supported yet"):
-        lower_model(model)
+@pytest.mark.parametrize("task", ["multilabel", "multi-output regression"])
+def test_several_outputs_predict_a_list_per_row(task: str, tmp_path) -> None:
+    """A multilabel MLPClassifier (0/1 per label, `p > 0.5`) and a multi-output
+    MLPRegressor predict a list per row, sklearn's row of its (n, k) array."""
+    X, y, yr = _data()
+    model = _fit(MLPClassifier, X, np.c_[y, 1 - y]) if task == "multilabel" else \
+        _fit(MLPRegressor, X, np.c_[yr, -yr])
+    program = lower_model(model)
+    assert program.outputs["predict"].shape == "vector"
+    rows = [list(r) for r in X[:20]]
+    scorer, _ = build_scorer(program, "python", tmp_path)
+    got = scorer.score("predict", rows)
+    want = model.predict(np.array(rows)).tolist()
+    if task == "multilabel":
+        assert got == want
+    else:
+        assert all(g == pytest.approx(w, rel=1e-12) for g, w in zip(got, want))
 
 
 def test_a_single_class_is_refused():
