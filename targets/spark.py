@@ -113,18 +113,22 @@ class SparkPrinter(SqlPrinter):
     def struct(self, fields: dict[str, str]) -> str:
         return "named_struct(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
 
-    def query(self, head: list[str], bindings: list[tuple[str, list[tuple[str, str]]]],
-              value: str) -> str:
-        """Each binding is a lambda's argument, `element_at(transform(array(e), b -> ...),
-        1)`: Spark inlines a function's CTEs into one projection (OptimizeOneRowRelation-
-        Subquery collapses them whatever they cost), copying a column into every place that
-        reads it, so models whose values are read many times (a softmax, an MLP's layers)
-        grew exponentially, to out-of-memory in the optimizer; a lambda's argument is
+    def query(self, tables: list[tuple[str, str]], inputs: dict[str, str],
+              bindings: list[tuple[str, list[tuple[str, str]]]], value: str) -> str:
+        """Each binding, and each constant table, is a lambda's argument,
+        `element_at(transform(array(e), b -> ...), 1)`: Spark inlines a function's CTEs into
+        one projection (OptimizeOneRowRelationSubquery collapses them whatever they cost),
+        copying a column into every place that reads it. Values read many times (a softmax,
+        an MLP's layers) grew exponentially, to out-of-memory in the optimizer, and a
+        forest's node tables were copied into each of its trees' walks (100 copies of each
+        table for 100 trees: out of memory serializing the task); a lambda's argument is
         computed once. (Lambdas run interpreted, not code-generated.)"""
         for _, columns in reversed(bindings):
             for name, expr in reversed(columns):
                 value = f"element_at(transform(array({expr}), {name} -> {value}), 1)"
-        return "WITH " + ",\n".join(head) + f"\nSELECT {value}\nFROM _l0"
+        for name, cast in reversed(tables):
+            value = f"element_at(transform(array({cast}), {name} -> {value}), 1)"
+        return f"WITH {self.inputs_cte(inputs, False)}\nSELECT {value}\nFROM _l0"
 
     def from_bool(self, cond: str) -> str:
         return f"CAST({cond} AS INT)"

@@ -234,11 +234,16 @@ class SqlPrinter(Printer):
         return (f"_l0 AS (SELECT * FROM (VALUES ({values})) _({names})"
                 f"{', _f' if tables else ''})")
 
-    def query(self, head: list[str], bindings: list[tuple[str, list[tuple[str, str]]]],
-              value: str) -> str:
-        """The function's query: after the `head` CTEs (`_l0`: the inputs), each binding
+    def query(self, tables: list[tuple[str, str]], inputs: dict[str, str],
+              bindings: list[tuple[str, list[tuple[str, str]]]], value: str) -> str:
+        """The function's query: the constant tables (name, cast) in a one-row CTE `_f` (not
+        folded into, and copied through, the plan), the inputs in `_l0`, then each binding
         (a CTE name, and columns: name, expression) adds columns that later ones read."""
-        ctes, last = list(head), "_l0"
+        ctes = ["_f AS (SELECT\n  " + ",\n  ".join(f"{cast} AS {name}"
+                                                    for name, cast in tables) + ")"] \
+            if tables else []
+        ctes.append(self.inputs_cte(inputs, bool(tables)))
+        last = "_l0"
         for cte, columns in bindings:
             listed = ", ".join(f"{expr} AS {name}" for name, expr in columns)
             ctes.append(f"{cte} AS (SELECT *, {listed} FROM {last})")
@@ -629,15 +634,10 @@ def define(printer: type[SqlPrinter], program: ir.Program, fname: str, roots: li
     value = result(p)  # printed before the tables: printing is what registers them
     tables = {name: t for f in walks for name, t in f.tables.items()}
     tables.update({name: _list(values, kind) for (_, kind), (name, values) in p.tables.items()})
-    head = []
-    if tables:  # cast from a one-row CTE, not folded into (and copied through) the plan
-        casts = ",\n  ".join(f"{p.split_list(text, kind)} AS {name}"
-                             for name, (text, kind) in tables.items())
-        head.append(f"_f AS (SELECT\n  {casts})")
+    casts = [(name, p.split_list(text, kind)) for name, (text, kind) in tables.items()]
     inputs = {f"_in{f.index}": p.input(p.ident(idents[f.index]), f.kind) for f in used}
-    head.append(p.inputs_cte(inputs, bool(tables)))
     params = [(p.ident(i), spec.kind) for i, spec in zip(idents, program.features)]
-    return p.definition(fname, params, returns, p.query(head, bindings, value))
+    return p.definition(fname, params, returns, p.query(casts, inputs, bindings, value))
 
 
 def _checks(program: ir.Program, p: SqlPrinter, then: Callable[[str], str]) -> str:

@@ -184,3 +184,28 @@ def test_spark_results_do_not_depend_on_ansi_mode(ansi: bool, tmp_path: Path) ->
     finally:
         session.conf.set("spark.sql.ansi.enabled", before)
     assert report.ok, report.format(program.features)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_100_tree_depth_10_forest_runs(engine: str, tmp_path: Path) -> None:
+    """Node tables are bound once per function: on Spark, tables inlined into each tree's
+    walk ran the driver out of memory for this forest."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 20))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] + rng.normal(size=4000) > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0).fit(X, y)
+    program = lower_model(model)
+    manifest, _ = _write(program, engine, tmp_path, "big_" + engine)
+    if engine == "spark":
+        from scorec.runtime.spark_runtime import SparkScorer
+
+        scorer = SparkScorer(tmp_path, manifest, spark_session())
+    else:
+        from scorec.runtime.postgres_runtime import PostgresScorer
+
+        scorer = PostgresScorer(tmp_path, manifest, postgres_connection())
+    rows = generate_rows(program, 60, seed=1)
+    report = compare(model, program, [scorer], manifest["outputs"], rows)
+    assert report.ok, report.format(program.features)
