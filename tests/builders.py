@@ -112,12 +112,14 @@ def dataset(draw, n_num=(1, 4), n_str=(0, 0), missing=True, frame=None, task="cl
     return X, y
 
 
-def _fit(model, X, y):
+def _fit(model, X, y, errors: tuple[type, ...] = (), **fit_params):
+    """Fit quietly; a configuration the library itself cannot fit (sklearn's errors, or
+    `errors`, e.g. XGBoost's or LightGBM's own) is not drawn again."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return model.fit(X, y)
-        except (ValueError, ZeroDivisionError):  # a configuration sklearn itself cannot fit
+            return model.fit(X, y, **fit_params)
+        except (ValueError, ZeroDivisionError, *errors):
             assume(False)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from builders import _fit as _fit_quietly
 from builders import _split, dataset
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -47,14 +48,9 @@ def _xgboost():
 
 
 def _fit(model, X, y, **fit_params):
-    """Fit quietly; a configuration XGBoost itself refuses is not drawn again."""
+    """builders._fit, where XGBoost's own error is a configuration it refuses too."""
     xgb = _xgboost()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return model.fit(X, y, **fit_params)
-        except (ValueError, xgb.core.XGBoostError):
-            assume(False)
+    return _fit_quietly(model, X, y, (xgb.core.XGBoostError,), **fit_params)
 
 
 def _ascii(X):

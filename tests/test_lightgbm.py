@@ -19,8 +19,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from booster_checks import CategoryColumns, check_model
 from builders_lightgbm import BUILDERS
-from conftest import TARGETS, build_scorer
+from conftest import build_scorer
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
@@ -40,7 +41,6 @@ from scorec.compiler.native.lightgbm_file import (
 )
 from scorec.compiler.registry import CompileError, UnsupportedError
 from scorec.runtime.adversarial import SPECIAL_NUMBERS
-from scorec.runtime.verify import compare
 
 lgb = pytest.importorskip("lightgbm")
 
@@ -92,27 +92,8 @@ def _input_probes(model: object, program) -> dict[int, list]:
     return probes
 
 
-def _rows(program, probes: dict[int, list], seed: int) -> list[list]:
-    """One row per probe value per feature, the other features at random probes."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for j, values in probes.items():
-        for v in values:
-            row = [probes[i][rng.integers(len(probes[i]))] for i in range(len(program.features))]
-            row[j] = v
-            rows.append(row)
-    return rows
-
-
-def _check(model: object, rows: list[list] | None = None, reference: object | None = None,
-           targets: tuple[str, ...] = TARGETS, seed: int = 0) -> None:
-    program = lower_model(model)
-    rows = rows if rows is not None else _rows(program, _input_probes(model, program), seed)
-    for target in targets:
-        with tempfile.TemporaryDirectory() as tmp:
-            scorer, manifest = build_scorer(program, target, Path(tmp))
-            report = compare(reference or model, program, [scorer], manifest["outputs"], rows)
-        assert report.ok, f"[{target}]\n" + report.format(program.features)
+def _check(model: object, **options) -> None:
+    check_model(model, _input_probes, **options)
 
 
 @pytest.mark.parametrize("component", sorted(BUILDERS))
@@ -261,20 +242,6 @@ def test_sparse_rows_keep_tiny_values() -> None:
     _check(pipe, rows=rows)
 
 
-class _CategoryColumns:
-    """A wrapper fitted on pandas category columns, asked as its user asks it: with the
-    columns made categorical with the training categories (runtime/reference.py passes
-    text as object columns, which lightgbm refuses)."""
-
-    def __init__(self, est: object) -> None:
-        self.est = est
-        self.feature_names_in_ = est.feature_names_in_
-        self.model = from_booster(est.booster_, "wrapper")
-
-    def __getattr__(self, output: str):
-        return lambda X: getattr(self.est, output)(self.model.with_training_categories(X))
-
-
 @pytest.mark.parametrize("cls", ["LGBMClassifier", "LGBMRegressor"])
 def test_bare_wrapper_on_pandas_categoricals(cls: str) -> None:
     """Text categories become a string input; unseen text and None go right, as the
@@ -294,7 +261,8 @@ def test_bare_wrapper_on_pandas_categoricals(cls: str) -> None:
     rows = [[a, c, n] for a in (-1.0, 0.0, math.nan, 1.0)
             for c in ("x", "y'z", "w", "東京", "unseen", "", None)
             for n in (3.0, 7.0, 10.0, 5.0, math.nan)]
-    _check(est, rows=rows, reference=_CategoryColumns(est))
+    _check(est, rows=rows, reference=CategoryColumns(
+        est, from_booster(est.booster_, "wrapper").with_training_categories))
 
 
 def test_raw_booster_in_joblib_uses_its_best_iteration(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from booster_checks import CategoryColumns, check_model
 from builders_xgboost import BUILDERS
 from conftest import TARGETS, build_scorer
 from hypothesis import given
@@ -109,27 +110,8 @@ def _input_probes(model: object, program: Program) -> dict[int, list]:
     return probes
 
 
-def _rows(program: Program, probes: dict[int, list], seed: int) -> list[list]:
-    """One row per probe value per feature, the other features at random probes."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for j, values in probes.items():
-        for v in values:
-            row = [probes[i][rng.integers(len(probes[i]))] for i in range(len(program.features))]
-            row[j] = v
-            rows.append(row)
-    return rows
-
-
-def _check(model: object, rows: list[list] | None = None, reference: object | None = None,
-           targets: tuple[str, ...] = TARGETS, seed: int = 0) -> None:
-    program = lower_model(model)
-    rows = rows if rows is not None else _rows(program, _input_probes(model, program), seed)
-    for target in targets:
-        with tempfile.TemporaryDirectory() as tmp:
-            scorer, manifest = build_scorer(program, target, Path(tmp))
-            report = compare(reference or model, program, [scorer], manifest["outputs"], rows)
-        assert report.ok, f"[{target}]\n" + report.format(program.features)
+def _check(model: object, **options) -> None:
+    check_model(model, _input_probes, **options)
 
 
 @pytest.mark.parametrize("component", sorted(BUILDERS))
@@ -213,20 +195,6 @@ def test_raw_booster_in_joblib_predicts_with_every_round(tmp_path: Path) -> None
 # ---- pandas categoricals and CSR input -----------------------------------------------------
 
 
-class _CategoryColumns:
-    """A wrapper fitted on pandas category columns, asked as its user asks it: with the
-    columns made categorical with the training categories (runtime/reference.py passes
-    text as object columns, which xgboost refuses)."""
-
-    def __init__(self, est: object) -> None:
-        self.est = est
-        self.feature_names_in_ = est.feature_names_in_
-        self.model = from_booster(est.get_booster())
-
-    def __getattr__(self, output: str):
-        return lambda X: getattr(self.est, output)(self.model.library_input(X))
-
-
 @pytest.mark.parametrize("cls", ["XGBClassifier", "XGBRegressor"])
 def test_bare_wrapper_on_pandas_categoricals(cls: str) -> None:
     """Text categories become a string input; unseen text and None are missing (the
@@ -247,7 +215,8 @@ def test_bare_wrapper_on_pandas_categoricals(cls: str) -> None:
     rows = [[a, c, d] for a in (-1.0, 0.0, math.nan, 1.0, math.inf)
             for c in ("x", "y'z", "w", "", "v w", "unseen", None)
             for d in ("p", "q", "P", None)]
-    _check(est, rows=rows, reference=_CategoryColumns(est))
+    _check(est, rows=rows, reference=CategoryColumns(
+        est, from_booster(est.get_booster()).library_input))
 
 
 def test_sparse_rows_read_absent_entries_as_missing() -> None:
