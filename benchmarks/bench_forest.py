@@ -14,8 +14,17 @@ from sklearn.tree import DecisionTreeClassifier
 from . import models, peers
 from .config import Scale
 from .data import NumericTask, split_edge_rows
-from .measure import COLUMNS, Workload, attempt, batch_row, latency_note, scorer_of, single_row
-from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Row, Table
+from .measure import (
+    COLUMNS,
+    Workload,
+    attempt,
+    batch_row,
+    c_batch_table,
+    latency_note,
+    scorer_of,
+    single_row,
+)
+from .report import PER_ROW_US, SINGLE_ROW, Row, Table
 from .scorec_side import CLibrary, Compiled, compile_model, python_scorer
 from .scorers import Scorer, sklearn_scorer
 
@@ -53,12 +62,7 @@ def tree_batch_table(title: str, model: object, path: Path, key: str, work: Work
                      with_emlearn: bool) -> Table:
     """The C batch table of a tree ensemble: scorec, sklearn and the tree peers."""
     timeout = work.scale.peer_timeout_s
-    batch = Table(section=C_BATCH,
-                  title=f"C batch — {title}, 30 numeric features, "
-                        f"{work.scale.batch_rows:,} rows per call",
-                  metrics=PER_ROW_NS, columns=COLUMNS)
-    batch.add(batch_row(scorer_of("scorec C", clib, CLibrary.scorer_batch), work,
-                        reference="scorec C"))
+    batch = c_batch_table(title, scorer_of("scorec C", clib, CLibrary.scorer_batch), work)
     batch.add(batch_row(sklearn_scorer(model), work))
     batch.add(batch_row(attempt("tl2cgen", lambda: peers.tl2cgen_scorer(
         model, workdir / f"{key}_tl2cgen", timeout)), work))

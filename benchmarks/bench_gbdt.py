@@ -16,8 +16,17 @@ from .bench_compile import target_table
 from .bench_sql import SqlBench, sql_table
 from .config import Scale
 from .data import NumericTask, split_edge_rows
-from .measure import COLUMNS, Workload, attempt, batch_row, latency_note, scorer_of, single_row
-from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Table
+from .measure import (
+    COLUMNS,
+    Workload,
+    attempt,
+    batch_row,
+    c_batch_table,
+    latency_note,
+    scorer_of,
+    single_row,
+)
+from .report import PER_ROW_US, SINGLE_ROW, Table
 from .scorec_side import CLibrary, Compiled, compile_model, python_scorer
 from .scorers import sklearn_scorer
 
@@ -100,11 +109,7 @@ def model_tables(booster: Booster, task: NumericTask, rows: np.ndarray, scale: S
                 "/ one float32 step beside, one of the model's split thresholds, "
                 f"{MISSING_SHARE:.0%} of them also with one feature missing (NaN)")
 
-    batch = Table(section=C_BATCH, title=f"C batch — {booster.title}, 30 numeric features, "
-                                         f"{len(rows):,} rows per call",
-                  metrics=PER_ROW_NS, columns=COLUMNS)
-    batch.add(batch_row(scorer_of("scorec C", clib, CLibrary.scorer_batch), work,
-                        reference="scorec C"))
+    batch = c_batch_table(booster.title, scorer_of("scorec C", clib, CLibrary.scorer_batch), work)
     batch.add(batch_row(sklearn_scorer(model, library=library), work))
     batch.add(batch_row(attempt("tl2cgen", lambda: peers.tl2cgen_scorer(
         model, workdir / f"{key}_tl2cgen", timeout)), work))

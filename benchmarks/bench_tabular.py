@@ -18,8 +18,17 @@ from .bench_compile import target_table
 from .bench_sql import SqlBench, sql_table
 from .config import Scale
 from .data import NumericTask, split_edge_rows
-from .measure import COLUMNS, Workload, attempt, batch_row, latency_note, scorer_of, single_row
-from .report import C_BATCH, PER_ROW_NS, PER_ROW_US, SINGLE_ROW, Table
+from .measure import (
+    COLUMNS,
+    Workload,
+    attempt,
+    batch_row,
+    c_batch_table,
+    latency_note,
+    scorer_of,
+    single_row,
+)
+from .report import PER_ROW_US, SINGLE_ROW, Table
 from .scorec_side import CLibrary, Compiled, compile_model, python_scorer
 from .scorers import sklearn_scorer
 
@@ -93,11 +102,7 @@ def model_tables(subject: Subject, task: NumericTask, rows: np.ndarray, scale: S
     workload = (f"bench rows: {len(rows):,} new draws from the training distribution; "
                 f"{subject.edge_note}")
 
-    batch = Table(section=C_BATCH, title=f"C batch — {subject.title}, 30 numeric features, "
-                                         f"{len(rows):,} rows per call",
-                  metrics=PER_ROW_NS, columns=COLUMNS)
-    batch.add(batch_row(scorer_of("scorec C", clib, CLibrary.scorer_batch), work,
-                        reference="scorec C"))
+    batch = c_batch_table(subject.title, scorer_of("scorec C", clib, CLibrary.scorer_batch), work)
     batch.add(batch_row(sklearn_scorer(model, output), work))
     batch.add(batch_row(onnx, work))
     batch.notes += [workload, f"sklearn: `{output}` on the whole float64 array, one BLAS "

@@ -12,7 +12,7 @@ from typing import TypeVar
 import numpy as np
 
 from .config import Scale
-from .report import Row, delta, seconds
+from .report import C_BATCH, PER_ROW_NS, Row, Table, delta, seconds
 from .scorers import Rows, Scorer, Unavailable, as_matrix, max_abs_diff, take
 from .timing import best_of, per_row_latency
 
@@ -102,6 +102,16 @@ def batch_row(scorer: Scorer | Row, work: Workload, reference: str = "") -> Row:
         return failed(scorer.name, exc)
     return Row(tool=scorer.name, seconds=best / len(work.rows), cells=cells,
                reference=reference)
+
+
+def c_batch_table(title: str, scorec_c: Scorer | Row, work: Workload) -> Table:
+    """A C batch table over 30 numeric features, opened by scorec's C row (the reference
+    the other rows are timed against)."""
+    batch = Table(section=C_BATCH, title=f"C batch — {title}, 30 numeric features, "
+                                         f"{len(work.rows):,} rows per call",
+                  metrics=PER_ROW_NS, columns=COLUMNS)
+    batch.add(batch_row(scorec_c, work, reference="scorec C"))
+    return batch
 
 
 def single_row(scorer: Scorer | Row, work: Workload, reference: str = "") -> Row:
