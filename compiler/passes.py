@@ -55,7 +55,8 @@ class Schedule:
         return out
 
 
-def _postorder(roots: list[Expr], into_trees: bool = True) -> list[Expr]:
+def _postorder(roots: list[Expr], into_trees: bool = True,
+               given: frozenset[int] = frozenset()) -> list[Expr]:
     seen: set[int] = set()
     order: list[Expr] = []
     for root in roots:
@@ -71,7 +72,7 @@ def _postorder(roots: list[Expr], into_trees: bool = True) -> list[Expr]:
                 continue
             seen.add(id(node))
             stack.append((node, True))
-            if isinstance(node, Tree) and not into_trees:
+            if (isinstance(node, Tree) and not into_trees) or id(node) in given:
                 continue
             for child in reversed(node.children()):
                 if id(child) not in seen:
@@ -85,13 +86,14 @@ def nodes(roots: list[Expr], into_trees: bool = True) -> list[Expr]:
 
 
 def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True,
-             force: frozenset[int] = frozenset(), inline: frozenset[int] = frozenset()
-             ) -> Schedule:
+             force: frozenset[int] = frozenset(), inline: frozenset[int] = frozenset(),
+             given: frozenset[int] = frozenset()) -> Schedule:
     """Decide which nodes reachable from `roots` are bound to names. With `into_trees`
     false, trees are opaque: bound, but their inputs are someone else's to compute. The
     nodes in `force` are bound too; the trees in `inline` are not when one Item read once
-    reads them (a target prints such a tree where it is read)."""
-    order = _postorder(roots, into_trees)
+    reads them (a target prints such a tree where it is read). The nodes in `given` are
+    the caller's to name and compute: neither they nor what only they read is bound."""
+    order = _postorder(roots, into_trees, given)
     refs: dict[int, int] = {id(root): 0 for root in roots}
     for root in roots:  # a root is used once per time it is listed (predict_proba's p1)
         refs[id(root)] += 1
@@ -100,7 +102,7 @@ def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True,
     for node in order:
         if isinstance(node, Item):
             reader[id(node.vec)] = node
-        if isinstance(node, Tree) and not into_trees:
+        if (isinstance(node, Tree) and not into_trees) or id(node) in given:
             continue
         for child in node.children():
             refs[id(child)] = refs.get(id(child), 0) + 1
@@ -112,6 +114,9 @@ def schedule(roots: list[Expr], prefix: str = "v", into_trees: bool = True,
     # depth[n] = the highest let-level among bound nodes that n's expression uses, + 1
     uses: dict[int, int] = {}
     for node in order:
+        if id(node) in given:
+            uses[id(node)] = 0
+            continue
         opaque = isinstance(node, Tree) and not into_trees
         below = 0 if opaque else max((uses[id(c)] for c in node.children()), default=0)
         is_leaf = isinstance(node, (Feature, Const, Text))
@@ -145,9 +150,10 @@ def all_roots(program: Program) -> list[Expr]:
     return roots
 
 
-def features_of(roots: list[Expr], into_trees: bool = True) -> list[Feature]:
-    """The input features these expressions read, in first-use order."""
-    return [n for n in _postorder(roots, into_trees) if isinstance(n, Feature)]
+def features_of(roots: list[Expr], into_trees: bool = True,
+                given: frozenset[int] = frozenset()) -> list[Feature]:
+    """The input features these expressions read (not through `given`), in first-use order."""
+    return [n for n in _postorder(roots, into_trees, given) if isinstance(n, Feature)]
 
 
 def trees_of(roots: list[Expr]) -> list[Tree]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,9 +42,17 @@ SET_TABLE_MIN = 8
 # a run of NaN/infinity checks over at least this many numbers goes behind a guard
 GUARD_MIN = 4
 # tree walks advanced together (16 hides the load latency of a step on x86-64: 8 lanes
-# ran 20% slower); batches walk trees over blocks of at most BLOCK_MAX rows
+# ran 20% slower); batches walk trees over blocks of at most BLOCK_MAX rows, sized to
+# BLOCK_STACK bytes of scratch (inputs, leaf indices, sums), and at least LANES rows
+# while that takes at most LANES_STACK bytes (below that, row by row)
 LANES = 16
 BLOCK_MAX = 64
+BLOCK_STACK = 96 * 1024
+# a dense matrix product's outputs are computed in whole vectors of this many doubles
+VECTOR_PAD = 4
+# and take this many columns per pass over the outputs
+UNROLL = 4
+LANES_STACK = 160 * 1024
 # sizeof of the node layouts ("" wide, "32" compact), which the generated code asserts
 NODE_BYTES = {"": 16, "32": 8}
 
@@ -134,6 +143,61 @@ def _child_unit(forest: list[ir.Tree], kind: str) -> int:
     offset would not fit the compact node's 16 bits."""
     size = NODE_BYTES[kind]
     return size if kind and _most_nodes(forest) * size >= 2**16 else 1
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """A left fold of tree leaves in `node`: `start` (or the first term), then + each
+    term's leaf value in order, each partial sum rounded to float32 where `float32`
+    (XGBoost's running margin). One row's fold is a chain of dependent additions, one per
+    tree; a batch computes the folds tree by tree over its block, so its rows' chains run
+    side by side. The arithmetic of each row is unchanged."""
+
+    node: ir.Expr
+    start: ir.Const | None
+    terms: tuple[ir.Item, ...]
+    float32: bool
+
+
+def _float32_step(node: ir.Expr) -> tuple[ir.Expr, ir.Expr] | None:
+    """(sum, term) of `Item(Pack((float32(sum + term),)), 0)`, a float32 running sum's step."""
+    if isinstance(node, ir.Item) and isinstance(node.vec, ir.Pack) and len(node.vec.items) == 1:
+        f = node.vec.items[0]
+        if isinstance(f, ir.Func) and f.fn == "float32" and isinstance(f.a, ir.Arith) \
+                and f.a.op == "+":
+            return f.a.a, f.a.b
+    return None
+
+
+def _folds(roots: list[ir.Expr], walked: set[int], force: frozenset[int]) -> list[_Fold]:
+    """The folds of at least two leaves of walked trees in these expressions, but for those
+    whose partial sums a guard tests (they stay named one by one)."""
+    def leaf(node: ir.Expr) -> bool:
+        return isinstance(node, ir.Item) and id(node.vec) in walked
+
+    order = nodes(roots, into_trees=False)
+    steps: dict[int, tuple[ir.Expr, ir.Expr]] = {}
+    for n in order:
+        step = _float32_step(n)
+        if step and leaf(step[1]) and (isinstance(step[0], ir.Const) or id(step[0]) in steps):
+            steps[id(n)] = step
+    inner = {id(total) for total, _ in steps.values()}
+    found = []
+    for n in order:
+        if isinstance(n, ir.Sum):
+            start = n.terms[0] if isinstance(n.terms[0], ir.Const) else None
+            terms = n.terms[1:] if start else n.terms
+            if len(terms) > 1 and all(leaf(t) for t in terms):
+                found.append(_Fold(n, start, terms, False))
+        elif id(n) in steps and id(n) not in inner:
+            chain, total = [], n
+            while id(total) in steps:
+                total, term = steps[id(total)]
+                chain.append(term)
+            if len(chain) > 1:
+                found.append(_Fold(n, total, tuple(reversed(chain)), True))
+    return [f for f in found
+            if not any(id(x) in force for x in nodes([f.node], into_trees=False)[:-1])]
 
 
 class _Printer(Printer):
@@ -319,9 +383,14 @@ class _Printer(Printer):
     def mat_vec_lines(self, node: ir.MatVec, name: str) -> list[str]:
         """A dense matrix is stored transposed and applied column by column: each output
         still adds its terms in order j = 0, 1, ..., and the inner loop over outputs has
-        no dependency between iterations, so the compiler can vectorize it. A sparse one
-        (support) is stored by rows, with its column indices."""
+        no dependency between iterations, so the compiler can vectorize it (at -O2, GCC
+        does only when no scalar remainder is left: the outputs are padded with zero rows
+        to a multiple of VECTOR_PAD, computed and never read). A sparse one (support) is
+        stored by rows, with its column indices."""
         x, m = self.expr(node.x), node.width
+        if node.support is None and m >= VECTOR_PAD:  # zero rows up to whole vectors
+            m += -m % VECTOR_PAD
+        pad = (0.0,) * (m - node.width)
 
         def term(a: str, w: str) -> str:
             return {"mul": f"{a} * {w}", "sqdiff": f"({a} - {w}) * ({a} - {w})",
@@ -335,11 +404,18 @@ class _Printer(Printer):
         lines = [f"    double {name}[{m}];", "    {"]
         if node.support is None:
             n = len(node.matrix[0])
-            cols = self.table(tuple(tuple(node.matrix[i][j] for i in range(m)) for j in range(n)))
+            cols = self.table(tuple(tuple(node.matrix[i][j] for i in range(node.width)) + pad
+                                    for j in range(n)))
             first = term(f"{x}[0]", f"{cols}[0][i]")
-            lines += ["        int i, j;",
-                      f"        for (i = 0; i < {m}; ++i) {name}[i] = {first};",
-                      f"        for (j = 1; j < {n}; ++j)",
+            lines += ["        int i, j = 1;",
+                      f"        for (i = 0; i < {m}; ++i) {name}[i] = {first};"]
+            if n > UNROLL:  # UNROLL columns per pass: an output is loaded and stored once
+                body = " ".join(step("a", term(f"{x}[j + {u}]", f"{cols}[j + {u}][i]"))
+                                for u in range(UNROLL))
+                lines += [f"        for (; j + {UNROLL - 1} < {n}; j += {UNROLL})",
+                          f"            for (i = 0; i < {m}; ++i) "
+                          f"{{ double a = {name}[i]; {body} {name}[i] = a; }}"]
+            lines += [f"        for (; j < {n}; ++j)",
                       f"            for (i = 0; i < {m}; ++i) "
                       + step(f"{name}[i]", term(f"{x}[j]", f"{cols}[j][i]"))]
         else:
@@ -359,7 +435,7 @@ class _Printer(Printer):
                       f"            {name}[i] = s;", "        }"]
         if node.bias is not None:
             lines.append(f"        {{ int b; for (b = 0; b < {m}; ++b) "
-                         f"{name}[b] += {self.table(tuple(node.bias))}[b]; }}")
+                         f"{name}[b] += {self.table(tuple(node.bias) + pad)}[b]; }}")
         return lines + ["    }"]
 
     def max(self, node: ir.Max | ir.Argmax) -> str:
@@ -436,19 +512,30 @@ class _Printer(Printer):
             lines += [f"    x[{2 * nx + k}] = x[{2 * k}] != x[{2 * k + 1}];" for k in range(nx)]
         return lines + ["}", ""]
 
-    def function(self, out: ir.Output, signature: str, width: str | None) -> list[str]:
+    def folds(self, out: ir.Output) -> list[_Fold]:
+        """The tree-leaf folds of output `out` (see `_Fold`)."""
+        runs = self.check_runs(list(out.values))
+        force = frozenset(id(g) for _, guard in runs if guard for g in guard.nodes)
+        return _folds(output_roots(self.program, out.name), set(self.trees), force)
+
+    def function(self, out: ir.Output, signature: str, width: str | None,
+                 folds: list[_Fold] = ()) -> list[str]:
         """The per-row scoring function: bind shared nodes (a tree is its leaf's value
-        row, `leaf` holding where each tree's walk ended), run the checks in order, then
-        write the outputs."""
+        row, `leaf` holding where each tree's walk ended; fold i is `acc[i]`, computed by
+        the caller), run the checks in order, then write the outputs."""
         program = self.program
         roots = output_roots(program, out.name)
         runs = self.check_runs(list(out.values))
         force = frozenset(id(g) for _, guard in runs if guard for g in guard.nodes)
-        sched = schedule(roots, into_trees=False, force=force)
+        given = frozenset(id(f.node) for f in folds)
+        sched = schedule(roots, into_trees=False, force=force, given=given)
         self.names = dict(sched.names)
+        self.names.update({id(f.node): f"acc[{i}]" for i, f in enumerate(folds)})
         lines = [signature, "{"]
-        if not features_of(roots, into_trees=False):
+        if not features_of(roots, into_trees=False, given=given):
             lines.append("    (void)in;")
+        if folds and not any(isinstance(n, ir.Tree) for n in sched.bound):
+            lines.append("    (void)leaf;")
         lines += self.bind(sched, roots, into_trees=False)
         if program.checks:
             lines.append("    int status;")
@@ -472,6 +559,54 @@ class _Printer(Printer):
             lines.append("    return status;")
         lines.append("}")
         return lines
+
+    def fold_function(self, name: str, folds: list[_Fold]) -> list[str]:
+        """`name(leaf, m, acc)`: the folds of m rows (leaf indices n_trees apart, sums
+        len(folds) apart), a tree at a time for every row, in each fold's order. The
+        terms are a table walked by one loop (a loop per term took GCC minutes)."""
+        nf, nt, p = len(folds), len(self.trees), self.p
+        init, terms = [], []  # terms: (tree, fold, float32, leaf column, leaf width)
+        for i, fold in enumerate(folds):
+            items = list(fold.terms)
+            if fold.start is None:
+                first = items.pop(0)
+                t = self.trees[id(first.vec)]
+                value = f"{p}_leaf{t}[leaf[r * {nt} + {t}]][{first.k}]"
+            else:
+                value = number(fold.start.value)
+            init.append(f"        acc[r * {nf} + {i}] = {value};")
+            terms += [(self.trees[id(it.vec)], i, fold.float32, f"&{p}_leaf"
+                       f"{self.trees[id(it.vec)]}[0][{it.k}]", it.vec.width) for it in items]
+        ascending = all(self.trees[id(a.vec)] <= self.trees[id(b.vec)]
+                        for f in folds for a, b in zip(f.terms, f.terms[1:]))
+        if ascending:  # tree by tree: a stable sort keeps each fold's own order
+            terms.sort(key=lambda term: term[0])
+
+        def table(ctype: str, field: int) -> str:
+            items = ", ".join(str(term[field]) for term in terms)
+            return f"static const {ctype} {name}_{('tree', 'sum', 'f32', 'leaf', 'width')[field]}" \
+                   f"[{len(terms)}] = {{{items}}};"
+
+        lines = [table("int", 0), table("int", 1), table("double *const", 3)]
+        kinds, widths = {term[2] for term in terms}, {term[4] for term in terms}
+        if len(kinds) > 1:
+            lines.append(table("unsigned char", 2).replace("True", "1").replace("False", "0"))
+        if len(widths) > 1:
+            lines.append(table("int", 4))
+        w = f"{name}_width[j]" if len(widths) > 1 else str(widths.pop())
+        step = {True: "a[r * {nf}] = (double)(float)(a[r * {nf}] + v[l[r * {nt}] * {w}]);",
+                False: "a[r * {nf}] = a[r * {nf}] + v[l[r * {nt}] * {w}];"}
+        loops = {k: "for (r = 0; r < m; ++r) " + step[k].format(nf=nf, nt=nt, w=w)
+                 for k in kinds}
+        each = loops.popitem()[1] if len(kinds) == 1 else \
+            f"if ({name}_f32[j]) {loops[True]}\n        else {loops[False]}"
+        return lines + [f"static void {name}(const int *leaf, int m, double *acc)", "{",
+                        "    int r, j;", "    for (r = 0; r < m; ++r) {", *init, "    }",
+                        f"    for (j = 0; j < {len(terms)}; ++j) {{",
+                        f"        const double *const v = {name}_leaf[j];",
+                        f"        const int *const l = leaf + {name}_tree[j];",
+                        f"        double *const a = acc + {name}_sum[j];",
+                        f"        {each}", "    }", "}", ""]
 
     def check_runs(self, values: list[ir.Expr]) -> list[tuple[list[ir.Check], Guard | None]]:
         """The checks in order, in runs: a run of checks that only test numbers for NaN,
@@ -731,16 +866,20 @@ def _out_param(out: ir.Output, p: str) -> tuple[str, str | None]:
 
 
 def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig: str,
-                        width: str | None) -> list[str]:
+                        width: str | None, n_folds: int) -> list[str]:
     """The public per-row and batch functions of an output that reads forests `used`:
     compute each forest's inputs, walk its trees, then finish the row in `row`. A batch
-    works in blocks of rows, walking one tree at a time over the block."""
+    works in blocks of rows, walking one tree at a time over the block, then adds up its
+    `n_folds` sums of leaves (`OUTPUT_folds`) before `ROW_summed` finishes each row (one
+    row is fastest with the sums in straight-line code, as `row` has them)."""
     p, n_trees = pr.p, len(pr.trees)
     forests = [(g, len(pr.forests[g]), pr.slots(g), pr.trees[id(pr.forests[g][0])])
                for g in used]
-    per_row = 4 * n_trees + 8 * sum(nx for _, _, nx, _ in forests)  # bytes of scratch
-    block = max(1, min(BLOCK_MAX, 48 * 1024 // per_row))
-    block -= block % LANES if block >= LANES else 0
+    per_row = 4 * n_trees + 8 * sum(nx for _, _, nx, _ in forests) + 8 * n_folds  # scratch
+    block = min(BLOCK_MAX, BLOCK_STACK // per_row)
+    if block < LANES and LANES * per_row <= LANES_STACK:
+        block = LANES
+    block = max(1, block - (block % LANES if block >= LANES else 0))
     padded = -(-block // LANES) * LANES  # the walk reads and writes whole lanes of rows
     real = {g: "float" if pr.layout[g] else "double" for g in used}
     one = [sig, "{", *(f"    {real[g]} x{g}[{nx}];" for g, _, nx, _ in forests),
@@ -751,9 +890,12 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
                 f"    {walk}({p}_forest{g}, {p}_depth{g}, {p}_order{g}, {nt}, x{g}, "
                 f"leaf + {first});"]
     one += [f"    return {row}(in, leaf, out);", "}", ""]
+    fold, summed = f"{row[:-len('_row')]}_folds", f"{row}_summed" if n_folds else row
     step = f" * {width}" if width else ""
     batch = [bsig, "{", *(f"    {real[g]} x{g}[{padded * nx}];" for g, _, nx, _ in forests),
-             f"    int leaf[{padded * n_trees}];", "    int status = 0, r, m;", "    size_t done;",
+             f"    int leaf[{padded * n_trees}];",
+             *([f"    double acc[{padded * n_folds}];"] if n_folds else []),
+             "    int status = 0, r, m;", "    size_t done;",
              f"    for (done = 0; done < n; done += {block}) {{",
              f"        m = n - done < {block} ? (int)(n - done) : {block};"]
     for g, nt, nx, first in forests:
@@ -768,9 +910,11 @@ def _walked_entry_points(pr: _Printer, used: list[int], row: str, sig: str, bsig
                   f"leaf + (m - 1) * {n_trees}, x{g} + r * {nx}); /* whole lanes */",
                   f"            {pr.walker('rows', g)}({p}_forest{g}, {p}_depth{g}, "
                   f"{nt}, x{g}, m, leaf + {first}, {n_trees});", "        }"]
+    if n_folds:
+        batch.append(f"        {fold}(leaf, m, acc);")
     batch += ["        for (r = 0; r < m; ++r) {",
-              f"            const int s = {row}(rows + done + r, leaf + r * {n_trees}, "
-              f"out + (done + r){step});",
+              f"            const int s = {summed}(rows + done + r, leaf + r * {n_trees}, "
+              + (f"acc + r * {n_folds}, " if n_folds else "") + f"out + (done + r){step});",
               "            if (status == 0) status = s;", "        }", "    }",
               "    return status;", "}", ""]
     return one + batch
@@ -807,10 +951,15 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
         used = sorted({pr.forest_of[id(t)] for t in trees_of(output_roots(program, out.name))})
         walked.update(used)
         if used:
-            row = f"{p}_{out.name}_row"
+            row, folds = f"{p}_{out.name}_row", pr.folds(out)
             bodies += pr.function(out, f"static int {row}(const {p}_input *in, "
                                   f"const int *leaf, {param})", width) + [""]
-            bodies += _walked_entry_points(pr, used, row, sig, bsig, width)
+            if folds:  # a batch's rows: their sums of leaves come added up (`_Fold`)
+                bodies += pr.function(out, f"static int {row}_summed(const {p}_input *in, "
+                                      f"const int *leaf, const double *acc, {param})",
+                                      width, folds) + [""]
+                bodies += pr.fold_function(f"{p}_{out.name}_folds", folds)
+            bodies += _walked_entry_points(pr, used, row, sig, bsig, width, len(folds))
         else:
             bodies += pr.function(out, sig, width) + [""]
             step = f"r * {width}" if width else "r"

@@ -21,6 +21,7 @@ folded at plan time when its arguments are constants).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 from scorec.compiler import ir
@@ -31,6 +32,10 @@ from .sql import SHORT_OPERAND, SqlPrinter, _Forest, comment, forests
 
 # operands below these magnitudes cannot make PostgreSQL's float8 operators raise
 SAFE_BIG, SAFE_SMALL = 1e150, 1e-150
+# exp(x) is finite and normal for |x| <= EXP_SAFE (it overflows above 709.78)
+EXP_SAFE = 708.0
+_NUMBER = ir.Feature(0)  # a stand-in operand node that may be any number
+_ATOM = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|'[^']*'::float8)\Z")  # a name, a number
 
 
 def number(v: float) -> str:
@@ -79,6 +84,34 @@ class PostgresPrinter(SqlPrinter):
         self.p = prefix
         self.helpers = helpers  # the helpers called, shared by the file's functions
         self.leaf_values: dict[int, list[str]] = {}  # walked tree -> its leaf values
+        # while a statement is printed where every part of it is evaluated: the statements
+        # that must run first (`hoist`), and a function declaring a variable
+        self.pre: list[str] | None = None
+        self.declare: Callable[[str, str], str] | None = None
+        self.temps = 0
+
+    def hoist(self, text: str, always: bool = True) -> str:
+        """A long number operand as a variable, assigned by a statement that runs first: a
+        guard repeats its operands, and the alternatives cost far more per row (a helper
+        call is a PL/pgSQL call, a `let` subquery a subplan). Only where the operand is
+        evaluated in any case (not in a CASE branch): hoisting evaluates it always, and
+        the printed arithmetic never raises. A name or a literal stays as it is; any
+        other operand is hoisted `always` (the guard would evaluate it again), else only
+        when long."""
+        if self.pre is None or _ATOM.match(text) or (len(text) <= SHORT_OPERAND and not always):
+            return text
+        self.temps += 1
+        var = self.declare(f"_t{self.temps}", self.TYPES["number"])
+        self.pre.append(f"{var} := {text};")
+        return var
+
+    def select(self, node: ir.Select) -> str:
+        cond, outer = self.expr(node.cond), self.pre
+        self.pre = None  # a branch is evaluated only when taken
+        try:
+            return f"CASE WHEN {cond} THEN {self.expr(node.then)} ELSE {self.expr(node.other)} END"
+        finally:
+            self.pre = outer
 
     def call(self, helper: str, *args: str) -> str:
         self.helpers.add(helper)
@@ -125,42 +158,63 @@ class PostgresPrinter(SqlPrinter):
     def arith(self, node: ir.Arith) -> str:
         """`a op b` where no operand is beyond the magnitudes at which PostgreSQL could
         raise, else the helper that returns IEEE's result where PostgreSQL raises."""
-        a, b = self.expr(node.a), self.expr(node.b)
         if isinstance(node.a, ir.Const) and isinstance(node.b, ir.Const):
             return self.number(_fold(node.op, node.a.value, node.b.value))
+        return self.guarded(node.op, node.a, node.b,
+                            self.hoist(self.expr(node.a), not isinstance(node.a, ir.Const)),
+                            self.hoist(self.expr(node.b), not isinstance(node.b, ir.Const)))
+
+    def guarded(self, op: str, node_a: ir.Expr, node_b: ir.Expr, a: str, b: str) -> str:
+        """`a op b` for the nodes printed as a and b (see `arith`)."""
         # (operand, its text, must it be small too: a product or quotient may underflow)
-        limits = [(node.a, a, node.op in "*/"), (node.b, b, node.op in "*/")]
+        limits = [(node_a, a, op in "*/"), (node_b, b, op in "*/")]
         within = []
         for operand, text, small in limits:
             if isinstance(operand, ir.Const):
                 v = abs(operand.value)
                 if v < SAFE_BIG and (not small or v > SAFE_SMALL or v == 0.0):
                     continue
-                return self.call(_HELPER[node.op], a, b)
+                return self.call(_HELPER[op], a, b)
             within.append(f"abs({text}) < {self.number(SAFE_BIG)}")
             if small:  # a divisor must not be zero either
-                zero = "" if operand is node.b and node.op == "/" else \
+                zero = "" if operand is node_b and op == "/" else \
                     f" OR {text} = {self.number(0.0)}"
                 within.append(f"(abs({text}) > {self.number(SAFE_SMALL)}{zero})")
         if not within:
-            return f"({a} {node.op} {b})"
+            return f"({a} {op} {b})"
         if len(a) + len(b) > SHORT_OPERAND:  # a guard repeating them would nest exponentially
-            return self.call(_HELPER[node.op], a, b)
-        return (f"CASE WHEN {' AND '.join(within)} THEN ({a} {node.op} {b}) "
-                f"ELSE {self.call(_HELPER[node.op], a, b)} END")
+            return self.call(_HELPER[op], a, b)
+        return (f"CASE WHEN {' AND '.join(within)} THEN ({a} {op} {b}) "
+                f"ELSE {self.call(_HELPER[op], a, b)} END")
 
     def sum(self, node: ir.Sum) -> str:
+        """The left fold; where operands can be hoisted, a statement per long partial sum
+        with the guard inline, else a helper call per term."""
         acc = self.expr(node.terms[0])
         for t in node.terms[1:]:
-            acc = self.call("add", acc, self.expr(t))
+            if self.pre is None:
+                acc = self.call("add", acc, self.expr(t))
+            else:
+                acc = self.guarded("+", _NUMBER, t, self.hoist(acc), self.hoist(self.expr(t)))
         return acc
+
+    def func(self, node: ir.Func) -> str:
+        if node.fn == "exp":  # inline between bounds where exp cannot overflow or underflow
+            a = self.hoist(self.expr(node.a))
+            if len(a) > SHORT_OPERAND:
+                return self.call("exp", a)
+            return (f"CASE WHEN {a} BETWEEN {self.number(-EXP_SAFE)} AND "
+                    f"{self.number(EXP_SAFE)} THEN exp({a}) ELSE {self.call('exp', a)} END")
+        return super().func(node)
 
     def pow(self, node: ir.Pow) -> str:
         return self.call("pow", self.expr(node.a), self.expr(node.b))
 
     def let(self, text: str, use: Callable[[str], str]) -> str:
-        """No lambdas: a subquery binds the long operand (OFFSET 0 keeps the planner from
-        pulling it up, which would copy the operand back into every use)."""
+        """A hoisted variable where it can be; else a subquery binds the long operand (OFFSET
+        0 keeps the planner from pulling it up, which would copy the operand back into
+        every use)."""
+        text = self.hoist(text)
         if len(text) <= SHORT_OPERAND:
             return use(text)
         self.lets += 1
@@ -257,8 +311,19 @@ class Body:
             self.vector(node, name)
         else:  # printed before it is named: a node's printer may ask whether it is bound
             self.declare(name, p.TYPES[node.type])
-            self.lines.append(f"{name} := {p.expr(node, top=True)};")
+            self.lines.append(f"{name} := {self.statement(lambda: p.expr(node, top=True))};")
         p.names[id(node)] = name
+
+    def statement(self, text: Callable[[], str]) -> str:
+        """`text()`, printed with hoisting on: the statements it hoists go first."""
+        p = self.p
+        p.pre, p.declare = [], self.declare
+        try:
+            out = text()
+            self.lines += p.pre
+            return out
+        finally:
+            p.pre = None
 
     def loop(self, var: str, count: str, body: list[str]) -> list[str]:
         self.declare(var, "integer")
@@ -395,63 +460,124 @@ def _fold(op: str, a: float, b: float) -> float:
 _HELPER = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 
 
-# IEEE results where PostgreSQL raises: each helper runs the operation and, only if
-# PostgreSQL raises, returns what C99 (Annex F) returns. `{p}` is the model's name.
+# IEEE results where PostgreSQL raises, without catching its error: a PL/pgSQL EXCEPTION
+# block starts a subtransaction, which a parallel worker may not do ("cannot start
+# subtransactions during a parallel operation"), and the functions are PARALLEL SAFE. Each
+# helper decides from the operands whether PostgreSQL would raise (an overflow to an
+# infinity, an underflow to zero) and returns what C99 (Annex F) returns instead; near a
+# limit it decides on operands scaled by a power of two, which scales the exact result and
+# its rounding alike. The one approximation: a product or quotient within half an ulp above
+# 2^-1075 (C: the smallest subnormal, 5e-324) gives zero. `{p}` is the model's name.
+_BIG, _TINY = "'1e150'::float8", "'1e-150'::float8"
+_INF, _NAN, _ZERO = "'Infinity'::float8", "'NaN'::float8", "0::float8"
+_UP, _DOWN = f"'{2.0 ** 60!r}'::float8", f"'{2.0 ** -60!r}'::float8"
+_OVER, _UNDER = f"'{2.0 ** 964!r}'::float8", f"'{2.0 ** -1015!r}'::float8"  # 2^1024, 2^-1075 scaled
+_PLAIN = f"""(abs(a) BETWEEN {_TINY} AND {_BIG} AND abs(b) BETWEEN {_TINY} AND {_BIG})
+     OR abs(a) = {_INF} OR abs(b) = {_INF} OR a = {_NAN} OR b = {_NAN}"""
+
+
+def _scaled(op: str, l_: str) -> str:
+    """The body of mul or div after its plain cases: `l_` is ln|a op b| (to about 1e-13);
+    beyond e^710 the result overflows, below e^-746 it underflows to zero, in between it
+    is decided on s, a op b scaled by 2^-60 or 2^60 (a normal number there)."""
+    sign = "sign(a) * sign(b)"
+    down, up = {"*": ("CASE WHEN abs(a) >= abs(b) THEN (a * {d}) * b ELSE a * (b * {d}) END",
+                      "CASE WHEN abs(a) <= abs(b) THEN (a * {u}) * b ELSE a * (b * {u}) END"),
+                "/": ("(a * {d}) / b", "(a * {u}) / b")}[op]
+    return f"""
+  l := {l_};
+  IF l > 710 THEN RETURN {sign} * {_INF}; END IF;
+  IF l < -746 THEN RETURN {sign} * {_ZERO}; END IF;
+  IF l > 708 THEN
+    s := {down.format(d=_DOWN)};
+    IF abs(s) >= {_OVER} THEN RETURN {sign} * {_INF}; END IF;
+  ELSIF l < -743 THEN
+    s := {up.format(u=_UP)};
+    IF abs(s) <= {_UNDER} THEN RETURN {sign} * {_ZERO}; END IF;
+  END IF;
+  RETURN a {op} b;
+END"""
+
+
+# exp(x) is +inf above EXP_MAX and 0 at or below EXP_ZERO (glibc's exp: math.exp here)
+EXP_MAX, EXP_ZERO = 709.782712893384, -745.1332191019412
 _HELPERS = {
-    "add": ("a double precision, b double precision", "double precision", """
-BEGIN
+    "add": ("a double precision, b double precision", "double precision", f"""
+DECLARE
+  h double precision;
+BEGIN  -- PostgreSQL raises where a sum of finite numbers overflows
+  IF (abs(a) < '1e300'::float8 AND abs(b) < '1e300'::float8) OR abs(a) < '1e-300'::float8
+     OR abs(b) < '1e-300'::float8 OR abs(a) = {_INF} OR abs(b) = {_INF} OR a = {_NAN}
+     OR b = {_NAN} THEN
+    RETURN a + b;
+  END IF;
+  h := a / 2 + b / 2;  -- exact halves: the sum overflows exactly when h reaches 2^1023
+  IF abs(h) >= '{2.0 ** 1023!r}'::float8 THEN RETURN sign(h) * {_INF}; END IF;
   RETURN a + b;
-EXCEPTION WHEN numeric_value_out_of_range THEN  -- overflow: a and b of one sign
-  RETURN sign(a) * 'Infinity'::float8;
 END"""),
     "sub": ("a double precision, b double precision", "double precision", """
 BEGIN
-  RETURN a - b;
-EXCEPTION WHEN numeric_value_out_of_range THEN
-  RETURN sign(a) * 'Infinity'::float8;
+  RETURN {p}__add(a, -b);
 END"""),
-    "mul": ("a double precision, b double precision", "double precision", """
-BEGIN
-  RETURN a * b;
-EXCEPTION WHEN numeric_value_out_of_range THEN  -- overflow needs a factor above 1
-  RETURN CASE WHEN abs(a) >= 1 OR abs(b) >= 1 THEN 'Infinity'::float8 ELSE 0::float8 END
-    * sign(a) * sign(b);
-END"""),
-    "div": ("a double precision, b double precision", "double precision", """
-BEGIN
-  RETURN a / b;
-EXCEPTION
-  WHEN division_by_zero THEN  -- a is not NaN; b is +0 or -0 (atan2(-0, -1) = -pi)
-    IF a = 0 THEN RETURN 'NaN'::float8; END IF;
-    RETURN sign(a) * CASE WHEN atan2(b, -1) < 0 THEN -1 ELSE 1 END * 'Infinity'::float8;
-  WHEN numeric_value_out_of_range THEN
-    RETURN CASE WHEN abs(a) >= abs(b) THEN 'Infinity'::float8 ELSE 0::float8 END
-      * sign(a) * sign(b);
-END"""),
-    "exp": ("x double precision", "double precision", """
-BEGIN
-  RETURN exp(x);
-EXCEPTION WHEN numeric_value_out_of_range THEN
-  RETURN CASE WHEN x > 0 THEN 'Infinity'::float8 ELSE 0::float8 END;
-END"""),
-    "pow": ("a double precision, b double precision", "double precision", """
+    "mul": ("a double precision, b double precision", "double precision", f"""
 DECLARE
-  odd boolean := b = trunc(b) AND b / 2 <> trunc(b / 2);  -- an odd integer power
-  negative boolean := a < 0 OR (a = 0 AND atan2(a, -1) < 0);
+  l double precision;
+  s double precision;
+BEGIN  -- PostgreSQL raises where a product of finite numbers overflows or becomes zero
+  IF {_PLAIN} OR a = 0 OR b = 0 THEN
+    RETURN a * b;
+  END IF;""" + _scaled("*", "ln(abs(a)) + ln(abs(b))")),
+    "div": ("a double precision, b double precision", "double precision", f"""
+DECLARE
+  l double precision;
+  s double precision;
 BEGIN
-  RETURN power(a, b);
-EXCEPTION
-  WHEN invalid_argument_for_power_function THEN
-    IF a = 0 THEN  -- zero to a negative power
-      RETURN CASE WHEN negative AND odd THEN '-Infinity'::float8 ELSE 'Infinity'::float8 END;
+  IF b = 0 AND a <> {_NAN} THEN  -- b is +0 or -0 (atan2(-0, -1) = -pi)
+    IF a = 0 THEN RETURN {_NAN}; END IF;
+    RETURN sign(a) * CASE WHEN atan2(b, -1) < 0 THEN -1 ELSE 1 END * {_INF};
+  END IF;
+  IF {_PLAIN} OR a = 0 THEN
+    RETURN a / b;
+  END IF;""" + _scaled("/", "ln(abs(a)) - ln(abs(b))")),
+    "exp": ("x double precision", "double precision", f"""
+BEGIN
+  IF x = {_NAN} THEN RETURN x; END IF;
+  IF x > '{EXP_MAX!r}'::float8 THEN RETURN {_INF}; END IF;
+  IF x <= '{EXP_ZERO!r}'::float8 THEN RETURN {_ZERO}; END IF;
+  RETURN exp(x);
+END"""),
+    "pow": ("a double precision, b double precision", "double precision", f"""
+DECLARE
+  odd boolean := CASE WHEN abs(b) < '9007199254740992'::float8 AND b = trunc(b)
+    THEN (b::bigint % 2) <> 0 ELSE false END;  -- an odd integer power (from 2^53 on, even)
+  negative boolean := a < 0 OR (a = 0 AND atan2(a, -1) < 0);
+  sgn double precision := CASE WHEN negative AND odd THEN -1 ELSE 1 END;
+  t double precision;
+  h double precision;
+BEGIN
+  IF a = 0 THEN
+    IF b < 0 THEN RETURN sgn * {_INF}; END IF;  -- zero to a negative power (-inf too)
+    RETURN power(a, b);
+  END IF;
+  IF a = {_NAN} OR b = {_NAN} OR abs(a) = {_INF} OR abs(b) = {_INF} THEN
+    IF a = '-Infinity'::float8 AND b <> trunc(b) AND abs(b) <> {_INF} THEN
+      RETURN CASE WHEN b > 0 THEN {_INF} ELSE {_ZERO} END;  -- C99: -inf to a non-integer power
     END IF;
-    IF a = '-Infinity'::float8 THEN  -- C99: -inf to a non-integer power
-      RETURN CASE WHEN b > 0 THEN 'Infinity'::float8 ELSE 0::float8 END;
-    END IF;
-    RETURN 'NaN'::float8;  -- a negative number to a non-integer power
-  WHEN numeric_value_out_of_range THEN
-    RETURN CASE WHEN (abs(a) > 1) = (b > 0) THEN 'Infinity'::float8 ELSE 0::float8 END
-      * CASE WHEN negative AND odd THEN -1 ELSE 1 END;
+    RETURN power(a, b);  -- POSIX results, no error
+  END IF;
+  IF a < 0 AND b <> trunc(b) THEN RETURN {_NAN}; END IF;  -- a negative number, non-integer power
+  IF abs(a) = 1 OR b = 1 OR abs(b) < '1e-300'::float8 THEN RETURN power(a, b); END IF;
+  IF abs(b) > '1e300'::float8 THEN  -- |b ln|a|| > 1e284
+    RETURN CASE WHEN (abs(a) > 1) = (b > 0) THEN {_INF} ELSE {_ZERO} END * sgn;
+  END IF;
+  t := b * ln(abs(a));  -- ln|a^b|, to about 2e-13
+  IF t BETWEEN '-744.4'::float8 AND '709.78'::float8 THEN
+    RETURN power(a, b);  -- from 5.1e-324 to below the largest double: no error
+  END IF;
+  IF t >= '709.79'::float8 THEN RETURN sgn * {_INF}; END IF;
+  IF t <= '-745.2'::float8 THEN RETURN sgn * {_ZERO}; END IF;
+  h := power(abs(a), b / 2);  -- at a limit: the square of the half power, rounded once more
+  RETURN sgn * {{p}}__mul(h, h);
 END"""),
     "bucket": ("edges double precision[], x double precision, right_side boolean", "integer", """
 DECLARE
@@ -498,7 +624,7 @@ BEGIN  -- the left fold ((v1 + v2) + v3) + ...
 END"""),
 }
 # helpers the others call
-_CALLS = {"vsum": {"add"}}
+_CALLS = {"vsum": {"add"}, "sub": {"add"}, "pow": {"mul"}}
 
 
 def helper_definitions(prefix: str, used: set[str]) -> list[str]:
@@ -541,12 +667,12 @@ def function(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list
             done.add(id(forest))
             body.forest(forest, forest.row(p))
     then = "RETURN {};" if result is None else "RAISE EXCEPTION USING MESSAGE = {};"
-    checks = [f"IF {p.expr(c.fails)} THEN\n  {then.format(p.string(c.message))}\nEND IF;"
-              for c in program.checks]
-    value = "NULL" if result is None else result(p)
+    for c in program.checks:
+        fails = body.statement(lambda c=c: p.expr(c.fails))
+        body.lines += f"IF {fails} THEN\n  {then.format(p.string(c.message))}\nEND IF;".split("\n")
+    value = "NULL" if result is None else body.statement(lambda: result(p))
     decls = "".join(f"  {n} {t};\n" for n, t in body.decls.items())
     text = (f"DECLARE\n{decls}BEGIN\n" + "".join(f"  {line}\n" for line in body.lines)
-            + "".join("  " + c.replace("\n", "\n  ") + "\n" for c in checks)
             + f"  RETURN {value};\nEND")
     params = ", ".join(f"{p.ident(i)} {p.TYPES[s.kind]}" for i, s in zip(idents, program.features))
     return (f"CREATE OR REPLACE FUNCTION {fname}({params}) RETURNS {returns}\n"

@@ -449,7 +449,9 @@ def test_forest_walks_match_the_ir_per_row_and_in_batch(data: st.DataObject,
     doubles = st.one_of(st.floats(-10, 10), st.sampled_from(SPECIAL_BOUNDS))
     bounds = data.draw(st.sampled_from([float32_tops, doubles]))
     trees = data.draw(st.lists(_tree(inputs, bounds), min_size=1, max_size=40))
-    value = Sum((Const(0.25), *(Item(t, 0) for t in trees)))
+    start = data.draw(st.sampled_from([(Const(0.25),), ()]))  # a fold from a leaf too
+    value = Sum((*start, *(Item(t, 0) for t in trees))) if start or len(trees) > 1 else \
+        Item(trees[0], 0)
     program = Program(tuple(FeatureSpec(f"x{i}", "number") for i in range(n_inputs)),
                       "regression", outputs={"predict": Output("predict", "scalar", (value,))})
     scorer, _ = build_scorer(program, "c", tmp_path_factory.mktemp("walk"))
@@ -461,8 +463,8 @@ def test_forest_walks_match_the_ir_per_row_and_in_batch(data: st.DataObject,
     rows = rng.choice(pool, size=(data.draw(st.integers(1, 300)), n_inputs)).tolist()
     expected = []
     for row in rows:
-        total = 0.25
-        for t in trees:
+        total = 0.25 if start else _ir_walk(trees[0], row)[0]
+        for t in trees if start else trees[1:]:
             total += _ir_walk(t, row)[0]
         expected.append(total)
     assert scorer.score("predict", rows) == expected  # the batch entry point

@@ -209,3 +209,62 @@ def test_a_100_tree_depth_10_forest_runs(engine: str, tmp_path: Path) -> None:
     rows = generate_rows(program, 60, seed=1)
     report = compare(model, program, [scorer], manifest["outputs"], rows)
     assert report.ok, report.format(program.features)
+
+
+def test_postgres_functions_run_in_parallel_workers(tmp_path: Path) -> None:
+    """The functions are PARALLEL SAFE, so PostgreSQL may run them in parallel workers,
+    where a PL/pgSQL EXCEPTION block fails ("cannot start subtransactions during a parallel
+    operation"): no helper catches errors, and rows that take every helper's IEEE path
+    (overflow, underflow to zero, exp and power beyond their range) score alike in a
+    worker and in the leader."""
+    from sklearn.preprocessing import PowerTransformer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    model = make_pipeline(PowerTransformer(), LogisticRegression()).fit(X, y)
+    program = lower_model(model)
+    manifest, text = _write(program, "postgres", tmp_path, "par")
+    assert "EXCEPTION WHEN" not in text
+    _attach("postgres", tmp_path, manifest)
+    extremes = [0.0, -0.0, 5e-324, -1e-320, 1e-200, 1e150, -1e150, 1e300, -1e300, 1.7e308,
+                -1.7e308, 709.0, -746.0, 1.5, -2.5]
+    rows = np.array([(a, b) for a in extremes for b in extremes
+                     if _accepted(model, np.array([[a, b]]))])
+    assert len(rows) > 100
+    con = postgres_connection()
+    con.execute("DROP TABLE IF EXISTS par_rows")
+    con.execute("CREATE TABLE par_rows (k integer, x0 double precision, x1 double precision)")
+    with con.cursor() as cur:
+        cur.executemany("INSERT INTO par_rows VALUES (%s, %s, %s)",
+                        [(k, float(a), float(b)) for k, (a, b) in enumerate(rows)])
+    query = "SELECT k, par_predict_proba(x0, x1) FROM par_rows ORDER BY k"
+    leader = con.execute(query).fetchall()
+    version = con.execute("SHOW server_version_num").fetchone()[0]
+    force = "debug_parallel_query" if int(version) >= 160000 else "force_parallel_mode"
+    settings = ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size",
+                force)
+    try:
+        for name, value in zip(settings, ("0", "0", "0", "on")):
+            con.execute(f"SET {name} = {value}")
+        plan = "\n".join(r[0] for r in con.execute("EXPLAIN " + query).fetchall())
+        assert "Gather" in plan, plan
+        workers = con.execute(query).fetchall()
+    finally:
+        for name in settings:
+            con.execute(f"RESET {name}")
+        con.execute("DROP TABLE par_rows")
+    assert workers == leader
+    want = model.predict_proba(rows)
+    got = np.array([p for _, p in leader], dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def _accepted(model: object, X: np.ndarray) -> bool:
+    """Does sklearn score these rows (rather than refuse them)?"""
+    try:
+        with np.errstate(all="ignore"):
+            model.predict_proba(X)
+    except ValueError:
+        return False
+    return True

@@ -20,7 +20,7 @@ import pytest
 from builders import _encode_text, _fit, _preprocessed, _split
 from builders_multioutput import multi_dataset
 from conftest import TARGETS, build_scorer, rows_for
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
@@ -93,7 +93,19 @@ def linear_regressor(draw):
                   fit_intercept=draw(st.booleans()))
     else:
         est = cls(fit_intercept=draw(st.booleans()))
-    return _front(draw, X, Y, est), X
+    model = _front(draw, X, Y, est)
+    # OrthogonalMatchingPursuit squeezes coef_ when one feature reaches it (to 0-d, or 1-D
+    # across outputs): sklearn's own predict raises, and scorec refuses it
+    assume(_predicts(model, X))
+    return model, X
+
+
+def _predicts(model, X) -> bool:
+    try:
+        model.predict(X[:2])
+    except ValueError:
+        return False
+    return True
 
 
 @st.composite
