@@ -161,8 +161,8 @@ class PostgresPrinter(SqlPrinter):
         if isinstance(node.a, ir.Const) and isinstance(node.b, ir.Const):
             return self.number(_fold(node.op, node.a.value, node.b.value))
         return self.guarded(node.op, node.a, node.b,
-                            self.hoist(self.expr(node.a), not isinstance(node.a, ir.Const)),
-                            self.hoist(self.expr(node.b), not isinstance(node.b, ir.Const)))
+                            self.hoist(self.expr(node.a), _values(node.a) is None),
+                            self.hoist(self.expr(node.b), _values(node.b) is None))
 
     def guarded(self, op: str, node_a: ir.Expr, node_b: ir.Expr, a: str, b: str) -> str:
         """`a op b` for the nodes printed as a and b (see `arith`)."""
@@ -170,10 +170,13 @@ class PostgresPrinter(SqlPrinter):
         limits = [(node_a, a, op in "*/"), (node_b, b, op in "*/")]
         within = []
         for operand, text, small in limits:
+            values = _values(operand)  # known values: tested here, not in the guard
+            divisor = operand is node_b and op == "/"
+            if values is not None and all(
+                    abs(v) < SAFE_BIG and (not small or abs(v) > SAFE_SMALL
+                                           or (v == 0.0 and not divisor)) for v in values):
+                continue
             if isinstance(operand, ir.Const):
-                v = abs(operand.value)
-                if v < SAFE_BIG and (not small or v > SAFE_SMALL or v == 0.0):
-                    continue
                 return self.call(_HELPER[op], a, b)
             within.append(f"abs({text}) < {self.number(SAFE_BIG)}")
             if small:  # a divisor must not be zero either
@@ -195,7 +198,8 @@ class PostgresPrinter(SqlPrinter):
             if self.pre is None:
                 acc = self.call("add", acc, self.expr(t))
             else:
-                acc = self.guarded("+", _NUMBER, t, self.hoist(acc), self.hoist(self.expr(t)))
+                acc = self.guarded("+", _NUMBER, t, self.hoist(acc),
+                                   self.hoist(self.expr(t), _values(t) is None))
         return acc
 
     def func(self, node: ir.Func) -> str:
@@ -440,6 +444,26 @@ class _Terms:
             return p.call("mul", a, w)
         d = p.call("sub", a, w)
         return p.call("mul", d, d) if op == "sqdiff" else f"abs({d})"
+
+
+def _values(node: ir.Expr, most: int = 16) -> tuple[float, ...] | None:
+    """The few values a number node can take where they are constants (a constant, a
+    one-hot 0 or 1, a CASE between constants, arithmetic on such): a guard need not test
+    them at run time. None where they are not known."""
+    if isinstance(node, ir.Const):
+        return (node.value,)
+    if isinstance(node, ir.Select):
+        a, b = _values(node.then, most), _values(node.other, most)
+        return None if a is None or b is None or len(a) + len(b) > most else a + b
+    if isinstance(node, ir.Neg):
+        a = _values(node.a, most)
+        return None if a is None else tuple(-v for v in a)
+    if isinstance(node, ir.Arith):
+        a, b = _values(node.a, most), _values(node.b, most)
+        if a is None or b is None or len(a) * len(b) > most:
+            return None
+        return tuple(_fold(node.op, x, y) for x in a for y in b)
+    return None
 
 
 def _pg_table(p: PostgresPrinter, text: str, kind: str) -> str:
