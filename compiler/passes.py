@@ -194,10 +194,14 @@ def tree_depth(tree: Tree) -> int:
 
 @dataclass(frozen=True)
 class _Range:
-    """What a number node can be: NaN or not, and a bound on its magnitude otherwise."""
+    """What a number node can be: NaN or not, bounds on its magnitude otherwise, and
+    whether it can be zero (a target whose engine raises on an overflow or an underflow
+    to zero asks for the two last)."""
 
     nan: bool
     mag: float  # |x| <= mag for every non-NaN value x (inf: no bound)
+    low: float = 0.0  # |x| >= low for every non-NaN, non-zero value x (0.0: no bound)
+    zero: bool = True  # may x be zero
 
 
 _ANY = _Range(True, math.inf)
@@ -206,6 +210,11 @@ _ANY = _Range(True, math.inf)
 def _up(x: float) -> float:
     """x rounded up to the next double: a safe bound on a rounded result."""
     return math.inf if x >= _DBL_MAX else math.nextafter(x, math.inf)
+
+
+def _down(x: float) -> float:
+    """x rounded down toward zero: a safe lower bound on a rounded result."""
+    return math.nextafter(x, 0.0) if 0.0 < x < math.inf else x
 
 
 class Ranges:
@@ -247,17 +256,21 @@ class Ranges:
         if id(node) not in self.memo:
             r = self._compute(node)
             nan = r.nan and _key(node) not in self.not_nan
-            self.memo[id(node)] = _Range(nan, min(r.mag, self.below.get(_key(node), math.inf)))
+            self.memo[id(node)] = replace(r, nan=nan,
+                                          mag=min(r.mag, self.below.get(_key(node), math.inf)))
         return self.memo[id(node)]
 
     def _compute(self, node: Expr) -> _Range:
         if isinstance(node, Const):
-            return _Range(True, 0.0) if math.isnan(node.value) else _Range(False, abs(node.value))
+            v = abs(node.value)
+            return _Range(True, 0.0, math.inf, False) if math.isnan(v) else \
+                _Range(False, v, v if v else math.inf, v == 0.0)
         if isinstance(node, Select):
             a, b = self.of(node.then), self.of(node.other)
             other_nan = b.nan and not (isinstance(node.cond, IsMissing)
                                        and node.cond.a is node.other)  # the imputer's shape
-            return _Range(a.nan or other_nan, max(a.mag, b.mag))
+            return _Range(a.nan or other_nan, max(a.mag, b.mag), min(a.low, b.low),
+                          a.zero or b.zero)
         if isinstance(node, Neg):
             return self.of(node.a)
         if isinstance(node, (Sum, Max)):
@@ -272,9 +285,10 @@ class Ranges:
                 total = _up(total + m)
             return _Range(nan, total)
         if isinstance(node, Item) and isinstance(node.vec, Tree):
-            leaf = [v[node.k] for v in node.vec.values if v]
-            return _Range(any(math.isnan(v) for v in leaf),
-                          max(abs(v) for v in leaf if not math.isnan(v)) if leaf else 0.0)
+            leaf = [abs(v[node.k]) for v in node.vec.values if v]
+            numbers = [v for v in leaf if not math.isnan(v)]
+            return _Range(len(numbers) < len(leaf), max(numbers, default=0.0),
+                          min((v for v in numbers if v), default=math.inf), 0.0 in numbers)
         if isinstance(node, Arith):
             return self._arith(node.op, self.of(node.a), self.of(node.b), node.b)
         return _ANY
@@ -285,9 +299,12 @@ class Ranges:
             return _Range(a.nan or b.nan or (a.mag == b.mag == math.inf), _up(a.mag + b.mag))
         if op == "*":
             infinite = math.inf in (a.mag, b.mag)
-            return _Range(a.nan or b.nan or infinite, math.inf if infinite else _up(a.mag * b.mag))
+            low = _down(a.low * b.low) if a.low and b.low else 0.0
+            return _Range(a.nan or b.nan or infinite, math.inf if infinite else _up(a.mag * b.mag),
+                          low, a.zero or b.zero or not low)  # low 0: a product may underflow
         if isinstance(divisor, Const) and 0.0 < abs(divisor.value) < math.inf:
-            return _Range(a.nan, _up(a.mag / abs(divisor.value)))
+            low = _down(a.low / abs(divisor.value))
+            return _Range(a.nan, _up(a.mag / abs(divisor.value)), low, a.zero or not low)
         return _ANY
 
 

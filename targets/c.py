@@ -48,11 +48,11 @@ GUARD_MIN = 4
 LANES = 16
 BLOCK_MAX = 64
 BLOCK_STACK = 96 * 1024
-# a dense matrix product's outputs are computed in whole vectors of this many doubles
-VECTOR_PAD = 4
-# and take this many columns per pass over the outputs
-UNROLL = 4
 LANES_STACK = 160 * 1024
+# a dense matrix product's outputs are computed in whole vectors of this many doubles,
+# UNROLL columns per pass over them
+VECTOR_PAD = 4
+UNROLL = 4
 # sizeof of the node layouts ("" wide, "32" compact), which the generated code asserts
 NODE_BYTES = {"": 16, "32": 8}
 
@@ -198,6 +198,11 @@ def _folds(roots: list[ir.Expr], walked: set[int], force: frozenset[int]) -> lis
                 found.append(_Fold(n, total, tuple(reversed(chain)), True))
     return [f for f in found
             if not any(id(x) in force for x in nodes([f.node], into_trees=False)[:-1])]
+
+
+def _guarded(runs: list[tuple[list[ir.Check], Guard | None]]) -> frozenset[int]:
+    """The nodes the runs' guards test: they must be bound by name."""
+    return frozenset(id(g) for _, guard in runs if guard for g in guard.nodes)
 
 
 class _Printer(Printer):
@@ -514,9 +519,8 @@ class _Printer(Printer):
 
     def folds(self, out: ir.Output) -> list[_Fold]:
         """The tree-leaf folds of output `out` (see `_Fold`)."""
-        runs = self.check_runs(list(out.values))
-        force = frozenset(id(g) for _, guard in runs if guard for g in guard.nodes)
-        return _folds(output_roots(self.program, out.name), set(self.trees), force)
+        return _folds(output_roots(self.program, out.name), set(self.trees),
+                      _guarded(self.check_runs(list(out.values))))
 
     def function(self, out: ir.Output, signature: str, width: str | None,
                  folds: list[_Fold] = ()) -> list[str]:
@@ -526,7 +530,7 @@ class _Printer(Printer):
         program = self.program
         roots = output_roots(program, out.name)
         runs = self.check_runs(list(out.values))
-        force = frozenset(id(g) for _, guard in runs if guard for g in guard.nodes)
+        force = _guarded(runs)
         given = frozenset(id(f.node) for f in folds)
         sched = schedule(roots, into_trees=False, force=force, given=given)
         self.names = dict(sched.names)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from scorec.compiler import ir
 from scorec.compiler.lowering.common import F32_OVERFLOW
-from scorec.compiler.passes import features_of, output_roots, schedule
+from scorec.compiler.passes import Ranges, features_of, output_roots, schedule
 
 from .sql import SHORT_OPERAND, SqlPrinter, _Forest, comment, forests
 
@@ -34,7 +34,6 @@ from .sql import SHORT_OPERAND, SqlPrinter, _Forest, comment, forests
 SAFE_BIG, SAFE_SMALL = 1e150, 1e-150
 # exp(x) is finite and normal for |x| <= EXP_SAFE (it overflows above 709.78)
 EXP_SAFE = 708.0
-_NUMBER = ir.Feature(0)  # a stand-in operand node that may be any number
 _ATOM = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|'[^']*'::float8)\Z")  # a name, a number
 
 
@@ -87,6 +86,7 @@ class PostgresPrinter(SqlPrinter):
         # while a statement is printed where every part of it is evaluated: the statements
         # that must run first (`hoist`), and a function declaring a variable
         self.pre: list[str] | None = None
+        self.ranges = Ranges()  # what each number node can be, for the guards
         self.declare: Callable[[str, str], str] | None = None
         self.temps = 0
 
@@ -160,28 +160,35 @@ class PostgresPrinter(SqlPrinter):
         raise, else the helper that returns IEEE's result where PostgreSQL raises."""
         if isinstance(node.a, ir.Const) and isinstance(node.b, ir.Const):
             return self.number(_fold(node.op, node.a.value, node.b.value))
-        return self.guarded(node.op, node.a, node.b,
-                            self.hoist(self.expr(node.a), _values(node.a) is None),
-                            self.hoist(self.expr(node.b), _values(node.b) is None))
+        a, b = node.a, node.b
+        return self.guarded(node.op, a, b,
+                            self.hoist(self.expr(a), not self.safe(node.op, a, False)),
+                            self.hoist(self.expr(b), not self.safe(node.op, b, True)))
 
-    def guarded(self, op: str, node_a: ir.Expr, node_b: ir.Expr, a: str, b: str) -> str:
-        """`a op b` for the nodes printed as a and b (see `arith`)."""
-        # (operand, its text, must it be small too: a product or quotient may underflow)
-        limits = [(node_a, a, op in "*/"), (node_b, b, op in "*/")]
+    def safe(self, op: str, operand: ir.Expr | None, second: bool) -> bool:
+        """Is `operand` (None: not known) of `op` within the magnitudes at which PostgreSQL
+        cannot raise, by its range (compiler.passes.Ranges): below SAFE_BIG, and for a
+        product or a quotient zero or above SAFE_SMALL, and a divisor not zero?"""
+        if operand is None:
+            return False
+        r = self.ranges.of(operand)
+        return r.mag < SAFE_BIG and (op not in "*/" or r.low > SAFE_SMALL) and \
+            not (op == "/" and second and r.zero)
+
+    def guarded(self, op: str, node_a: ir.Expr | None, node_b: ir.Expr, a: str,
+                b: str) -> str:
+        """`a op b` for the nodes printed as a and b (see `arith`; None: a node whose
+        range is not known), guarded where their ranges do not rule PostgreSQL's errors
+        out."""
         within = []
-        for operand, text, small in limits:
-            values = _values(operand)  # known values: tested here, not in the guard
-            divisor = operand is node_b and op == "/"
-            if values is not None and all(
-                    abs(v) < SAFE_BIG and (not small or abs(v) > SAFE_SMALL
-                                           or (v == 0.0 and not divisor)) for v in values):
+        for operand, text, second in ((node_a, a, False), (node_b, b, True)):
+            if self.safe(op, operand, second):  # tested here, not in the guard
                 continue
             if isinstance(operand, ir.Const):
                 return self.call(_HELPER[op], a, b)
             within.append(f"abs({text}) < {self.number(SAFE_BIG)}")
-            if small:  # a divisor must not be zero either
-                zero = "" if operand is node_b and op == "/" else \
-                    f" OR {text} = {self.number(0.0)}"
+            if op in "*/":  # a product or quotient may underflow; a divisor not be zero
+                zero = "" if second and op == "/" else f" OR {text} = {self.number(0.0)}"
                 within.append(f"(abs({text}) > {self.number(SAFE_SMALL)}{zero})")
         if not within:
             return f"({a} {op} {b})"
@@ -198,8 +205,8 @@ class PostgresPrinter(SqlPrinter):
             if self.pre is None:
                 acc = self.call("add", acc, self.expr(t))
             else:
-                acc = self.guarded("+", _NUMBER, t, self.hoist(acc),
-                                   self.hoist(self.expr(t), _values(t) is None))
+                acc = self.guarded("+", None, t, self.hoist(acc),
+                                   self.hoist(self.expr(t), not self.safe("+", t, True)))
         return acc
 
     def func(self, node: ir.Func) -> str:
@@ -444,26 +451,6 @@ class _Terms:
             return p.call("mul", a, w)
         d = p.call("sub", a, w)
         return p.call("mul", d, d) if op == "sqdiff" else f"abs({d})"
-
-
-def _values(node: ir.Expr, most: int = 16) -> tuple[float, ...] | None:
-    """The few values a number node can take where they are constants (a constant, a
-    one-hot 0 or 1, a CASE between constants, arithmetic on such): a guard need not test
-    them at run time. None where they are not known."""
-    if isinstance(node, ir.Const):
-        return (node.value,)
-    if isinstance(node, ir.Select):
-        a, b = _values(node.then, most), _values(node.other, most)
-        return None if a is None or b is None or len(a) + len(b) > most else a + b
-    if isinstance(node, ir.Neg):
-        a = _values(node.a, most)
-        return None if a is None else tuple(-v for v in a)
-    if isinstance(node, ir.Arith):
-        a, b = _values(node.a, most), _values(node.b, most)
-        if a is None or b is None or len(a) * len(b) > most:
-            return None
-        return tuple(_fold(node.op, x, y) for x in a for y in b)
-    return None
 
 
 def _pg_table(p: PostgresPrinter, text: str, kind: str) -> str:
