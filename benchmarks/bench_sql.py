@@ -1,5 +1,6 @@
-"""RandomForest scored inside DuckDB (one thread): scorec's macros, fetching the rows
-and calling sklearn, and orbital's SQL for the same model.
+"""Tree ensembles scored inside DuckDB (one thread): the RandomForest and two boosting
+models; scorec's macros, fetching the rows and calling sklearn, and orbital's SQL for the
+same model.
 
 The SQL tools run in a child process (`sql_child.py`) under the time limit: DuckDB cannot
 interrupt the binding and planning of a huge query, so only killing the process bounds it.
@@ -15,13 +16,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
-from . import peers
+from . import models, peers
 from .bench_forest import Forest, edge_rows
 from .config import Scale
+from .data import NumericTask, split_edge_rows
 from .measure import DELTA_EDGE, DELTA_ROWS, failed
 from .report import SQL, Metric, Row, Table, delta, rows_per_second, seconds, significant, size
-from .scorec_side import Compiled, sql_arguments
+from .scorec_side import Compiled, compile_model, sql_arguments
 from .scorers import Unavailable, as_matrix, max_abs_diff
 from .timing import memory_cap, run_bounded, stopwatch
 
@@ -131,7 +134,7 @@ class SqlBench:
 
     def orbital(self) -> Row:
         peers.require("orbital")
-        path = self.workdir / "forest_orbital.sql"
+        path = self.workdir / f"sql_{self.key}orbital.sql"
         codegen_s = peers.generate_bounded("orbital-duckdb", self.model_path, path,
                                            self.scale.peer_timeout_s)
         sql = path.read_text(encoding="utf-8")
@@ -142,8 +145,9 @@ class SqlBench:
             cells={"codegen s": significant(codegen_s),
                    "artifact": f"{size(len(sql.encode()))} .sql",
                    "notes": "one SELECT over `rows`; generated with optimize=False (sqlglot's "
-                            "optimizer adds minutes on a forest); compares doubles with "
-                            "thresholds rounded to float32; row order = table order"},
+                            "optimizer, projection pushdown included, adds minutes on a "
+                            "forest); compares doubles with thresholds rounded to float32; "
+                            "row order = table order"},
             timeout_s=self.scale.peer_timeout_s)
 
     def sklearn(self) -> Row:
@@ -192,11 +196,41 @@ def sql_table(title: str, bench: SqlBench, runs: list[tuple[str, Callable[[], Ro
     return out
 
 
-def table(forest: Forest, scale: Scale, workdir: Path) -> Table:
+# the boosting models of the DuckDB comparison with orbital: (trees, depth) of a
+# GradientBoostingClassifier and iterations of a HistGradientBoostingClassifier
+BOOSTING = {"full": ((300, 4), 200), "quick": ((30, 4), 20)}
+
+
+def tables(forest: Forest, scale: Scale, workdir: Path) -> list[Table]:
+    """The forest, then two boosting models, each against fetch + sklearn and orbital."""
+    rows = f"{scale.sql_rows:,} + {scale.edge_rows:,} edge rows, one thread"
     bench = SqlBench.of_forest(forest, scale, workdir)
-    out = sql_table(f"DuckDB SQL — {scale.forest}, 30 numeric features, "
-                    f"{scale.sql_rows:,} + {scale.edge_rows:,} edge rows, one thread",
-                    bench, [("orbital", bench.orbital)])
+    out = [_with_notes(sql_table(f"DuckDB SQL — {scale.forest}, 30 numeric features, {rows}",
+                                 bench, [("orbital", bench.orbital)]), scale)]
+    task = NumericTask(seed=0)
+    X, y = task.training_set(scale.train_rows)
+    (n_trees, depth), iterations = BOOSTING[scale.name]
+    for key, title, model in (
+            ("gb", f"GradientBoostingClassifier({n_trees} trees, max_depth={depth})",
+             GradientBoostingClassifier(n_estimators=n_trees, max_depth=depth,
+                                        random_state=0).fit(X, y)),
+            ("hgb", f"HistGradientBoostingClassifier(max_iter={iterations})",
+             HistGradientBoostingClassifier(max_iter=iterations, random_state=0,
+                                            early_stopping=False).fit(X, y))):
+        path = models.save(model, workdir / f"sql_{key}.joblib")
+        compiled = compile_model(path, workdir / f"sql_{key}_scorec", f"sql_{key}")
+        edge = split_edge_rows(model, task.features(scale.edge_rows, seed=3), seed=4)
+        bench = SqlBench(model, compiled, task.features(scale.sql_rows, seed=5), edge, scale,
+                         workdir, key=f"{key}_", model_path=path)
+        table = sql_table(f"DuckDB SQL — {title}, 30 numeric features, {rows}", bench,
+                          [("orbital", bench.orbital)])
+        table.notes.append("as the forest's table; edge rows as in the boosting C batch "
+                           "tables")
+        out.append(table)
+    return out
+
+
+def _with_notes(out: Table, scale: Scale) -> Table:
     out.notes += [
         "`SET threads = 1`. scorec and orbital run in a child process (killed at the time "
         f"limit: {scale.scorec_sql_timeout_s:.0f} s for scorec, {scale.peer_timeout_s:.0f} s "

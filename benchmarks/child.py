@@ -35,6 +35,23 @@ def m2cgen_code(model_path: str, language: str) -> Callable[[], str]:
     return lambda: exporter(model)
 
 
+def _onnx_attributes_take_numpy_bools() -> None:
+    """skl2onnx 1.20 passes a HistGradientBoosting model's numpy bools where ONNX's
+    `make_attribute` wants ints (it raises on the model): convert them, for orbital."""
+    import numpy as np
+    import onnx.helper
+
+    make = onnx.helper.make_attribute
+
+    def make_attribute(key, value, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if isinstance(value, (list, tuple)) and any(isinstance(v, (bool, np.bool_))
+                                                    for v in value):
+            value = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in value]
+        return make(key, value, *args, **kwargs)
+
+    onnx.helper.make_attribute = make_attribute
+
+
 def orbital_sql(model_path: str) -> Callable[[], str]:
     import joblib
     import orbital
@@ -46,6 +63,7 @@ def orbital_sql(model_path: str) -> Callable[[], str]:
     if names is None:
         names = [f"x{i}" for i in range(model.n_features_in_)]
     pipeline = model if isinstance(model, Pipeline) else Pipeline([("model", model)])
+    _onnx_attributes_take_numpy_bools()
 
     def generate() -> str:
         parsed = orbital.parse_pipeline(

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         run("forest", lambda: bench_forest.tables(forest, scale, workdir))
         run("linear", lambda: bench_linear.tables(scale, workdir)
             + bench_logistic.tables(scale, workdir))
-        run("sql", lambda: [bench_sql.table(forest, scale, workdir)])
+        run("sql", lambda: bench_sql.tables(forest, scale, workdir))
         run("compile", lambda: [bench_compile.table(scale, workdir,
                                                     args.compile_all_peers)])
         run("boosting", lambda: bench_boosting.tables(scale, workdir))

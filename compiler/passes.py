@@ -19,6 +19,7 @@ from .ir import (
     Const,
     Expr,
     Feature,
+    Func,
     InSet,
     IsMissing,
     Item,
@@ -193,18 +194,19 @@ def tree_depth(tree: Tree) -> int:
 
 
 @dataclass(frozen=True)
-class _Range:
-    """What a number node can be: NaN or not, bounds on its magnitude otherwise, and
-    whether it can be zero (a target whose engine raises on an overflow or an underflow
-    to zero asks for the two last)."""
+class Range:
+    """What a number node can be: NaN or not, bounds on its magnitude otherwise, whether it
+    can be zero, and its sign (a target whose engine raises on an overflow, an underflow to
+    zero or a division by zero asks for the last three)."""
 
     nan: bool
     mag: float  # |x| <= mag for every non-NaN value x (inf: no bound)
     low: float = 0.0  # |x| >= low for every non-NaN, non-zero value x (0.0: no bound)
     zero: bool = True  # may x be zero
+    sign: int = 0  # 1: never below zero, -1: never above, 0: either
 
 
-_ANY = _Range(True, math.inf)
+_ANY = Range(True, math.inf)
 
 
 def _up(x: float) -> float:
@@ -217,14 +219,41 @@ def _down(x: float) -> float:
     return math.nextafter(x, 0.0) if 0.0 < x < math.inf else x
 
 
+def _grain(low: float) -> float:
+    """A power of two that divides every double of magnitude at least `low`."""
+    if low <= 0.0:
+        return 2.0 ** -1074
+    if low >= _DBL_MAX:
+        return 2.0 ** 971
+    return max(2.0 ** (math.frexp(low)[1] - 54), 2.0 ** -1074)
+
+
 class Ranges:
     """Ranges of number nodes, given what the checks that already passed rule out
-    (`learn`): may a node be NaN, how large can it be."""
+    (`learn`) or what a caller assumes of the features (`assume`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, roots: list[Expr] | None = None) -> None:
         self.not_nan: set[object] = set()
         self.below: dict[object, float] = {}  # _key(node) -> a bound on its magnitude
-        self.memo: dict[int, _Range] = {}
+        self.above: dict[object, float] = {}  # _key(node) -> a bound below its non-zero |x|
+        self.memo: dict[int, Range] = {}
+        self.sums: dict[int, list[Range]] = {}  # Sum -> partial_sums
+        # with `roots`: _key(feature) -> the nodes computed from it, which an assumption
+        # about it changes (the others keep their ranges)
+        self.readers: dict[object, list[int]] | None = None
+        if roots is not None:
+            reads: dict[int, set[object]] = {}
+            for node in _postorder(roots):
+                reads[id(node)] = {_key(node)} if isinstance(node, Feature) else \
+                    set().union(*(reads[id(c)] for c in node.children()))
+            self.readers = {}
+            for node, keys in reads.items():
+                for key in keys:
+                    self.readers.setdefault(key, []).append(node)
+
+    def reading(self, feature: int) -> list[int]:
+        """The ids of the nodes computed from this feature (given `roots`)."""
+        return self.readers.get(("feature", feature), []) if self.readers is not None else []
 
     def learn(self, item: Expr) -> None:
         """The check item is known false for the row."""
@@ -240,6 +269,21 @@ class Ranges:
         elif isinstance(item, IsMissing) and item.a.type == "number":
             self.not_nan.add(_key(item.a))
         self.memo.clear()
+        self.sums.clear()
+
+    def assume(self, node: Expr, mag: float, low: float = 0.0, nan: bool = False) -> None:
+        """|node| <= mag, |node| >= low unless it is zero, and NaN only if `nan`."""
+        key = _key(node)
+        self.not_nan.discard(key)
+        if not nan:
+            self.not_nan.add(key)
+        self.below[key], self.above[key] = mag, low
+        if self.readers is None:
+            self.memo.clear()
+            self.sums.clear()
+        for i in self.readers.get(key, ()) if self.readers is not None else ():
+            self.memo.pop(i, None)
+            self.sums.pop(i, None)
 
     def can_hold(self, item: Expr) -> bool:
         """Can the check item be true for some row?"""
@@ -252,60 +296,97 @@ class Ranges:
             return bound <= 0 or self.of(item.a).mag >= bound
         return True
 
-    def of(self, node: Expr) -> _Range:
+    def of(self, node: Expr) -> Range:
         if id(node) not in self.memo:
             r = self._compute(node)
-            nan = r.nan and _key(node) not in self.not_nan
-            self.memo[id(node)] = replace(r, nan=nan,
-                                          mag=min(r.mag, self.below.get(_key(node), math.inf)))
+            key = _key(node)
+            self.memo[id(node)] = replace(r, nan=r.nan and key not in self.not_nan,
+                                          mag=min(r.mag, self.below.get(key, math.inf)),
+                                          low=max(r.low, self.above.get(key, 0.0)))
         return self.memo[id(node)]
 
-    def _compute(self, node: Expr) -> _Range:
+    def partial_sums(self, node: Sum) -> list[Range]:
+        """The ranges of the left fold's partial sums, the first term's included."""
+        if id(node) not in self.sums:
+            out = [self.of(node.terms[0])]
+            for t in node.terms[1:]:
+                out.append(self._arith("+", out[-1], self.of(t)))
+            self.sums[id(node)] = out
+        return self.sums[id(node)]
+
+    def _compute(self, node: Expr) -> Range:
         if isinstance(node, Const):
             v = abs(node.value)
-            return _Range(True, 0.0, math.inf, False) if math.isnan(v) else \
-                _Range(False, v, v if v else math.inf, v == 0.0)
+            return Range(True, 0.0, math.inf, False) if math.isnan(v) else \
+                Range(False, v, v if v else math.inf, v == 0.0,
+                       1 if math.copysign(1.0, node.value) > 0 else -1)
         if isinstance(node, Select):
             a, b = self.of(node.then), self.of(node.other)
             other_nan = b.nan and not (isinstance(node.cond, IsMissing)
                                        and node.cond.a is node.other)  # the imputer's shape
-            return _Range(a.nan or other_nan, max(a.mag, b.mag), min(a.low, b.low),
-                          a.zero or b.zero)
+            return Range(a.nan or other_nan, max(a.mag, b.mag), min(a.low, b.low),
+                          a.zero or b.zero, a.sign if a.sign == b.sign else 0)
         if isinstance(node, Neg):
-            return self.of(node.a)
-        if isinstance(node, (Sum, Max)):
+            return replace(self.of(node.a), sign=-self.of(node.a).sign)
+        if isinstance(node, Sum):
+            return self.partial_sums(node)[-1]
+        if isinstance(node, Max):
             parts = [self.of(t) for t in node.terms]
-            nan = any(p.nan for p in parts) or (isinstance(node, Sum) and
-                                                sum(p.mag == math.inf for p in parts) > 1)
-            mags = [p.mag for p in parts]
-            if isinstance(node, Max):
-                return _Range(nan, max(mags))
-            total = 0.0
-            for m in mags:  # rounded up at every step: a bound on the rounded sum
-                total = _up(total + m)
-            return _Range(nan, total)
+            return Range(any(p.nan for p in parts), max(p.mag for p in parts))
         if isinstance(node, Item) and isinstance(node.vec, Tree):
-            leaf = [abs(v[node.k]) for v in node.vec.values if v]
+            leaf = [v[node.k] for v in node.vec.values if v]
             numbers = [v for v in leaf if not math.isnan(v)]
-            return _Range(len(numbers) < len(leaf), max(numbers, default=0.0),
-                          min((v for v in numbers if v), default=math.inf), 0.0 in numbers)
+            signs = {1 if math.copysign(1.0, v) > 0 else -1 for v in numbers}
+            return Range(len(numbers) < len(leaf), max(map(abs, numbers), default=0.0),
+                          min((abs(v) for v in numbers if v), default=math.inf),
+                          0.0 in numbers, signs.pop() if len(signs) == 1 else 0)
         if isinstance(node, Arith):
-            return self._arith(node.op, self.of(node.a), self.of(node.b), node.b)
+            return self._arith(node.op, self.of(node.a), self.of(node.b))
+        if isinstance(node, Func) and node.fn == "exp":
+            a = self.of(node.a)
+            if a.mag > 700.0:
+                return Range(a.nan, math.inf, 0.0, True, 1)
+            # libm's exp is within an ulp: a relative margin of 2^-50 covers it
+            return Range(a.nan, math.exp(a.mag) * (1 + 2.0 ** -50),
+                          math.exp(-a.mag) * (1 - 2.0 ** -50), False, 1)
         return _ANY
 
     @staticmethod
-    def _arith(op: str, a: _Range, b: _Range, divisor: Expr) -> _Range:
+    def _arith(op: str, a: Range, b: Range) -> Range:
         if op in "+-":
-            return _Range(a.nan or b.nan or (a.mag == b.mag == math.inf), _up(a.mag + b.mag))
+            return _sum_range(op, a, b)
         if op == "*":
             infinite = math.inf in (a.mag, b.mag)
             low = _down(a.low * b.low) if a.low and b.low else 0.0
-            return _Range(a.nan or b.nan or infinite, math.inf if infinite else _up(a.mag * b.mag),
-                          low, a.zero or b.zero or not low)  # low 0: a product may underflow
-        if isinstance(divisor, Const) and 0.0 < abs(divisor.value) < math.inf:
-            low = _down(a.low / abs(divisor.value))
-            return _Range(a.nan, _up(a.mag / abs(divisor.value)), low, a.zero or not low)
-        return _ANY
+            return Range(a.nan or b.nan or infinite, math.inf if infinite else _up(a.mag * b.mag),
+                         low, a.zero or b.zero or not low,  # low 0: a product may underflow
+                         a.sign * b.sign)
+        if b.zero:  # x / 0
+            return _ANY
+        mag = _up(a.mag / b.low) if b.low else math.inf
+        low = _down(a.low / b.mag) if b.mag < math.inf else 0.0  # low 0: may underflow
+        return Range(a.nan or b.nan or a.mag == b.mag == math.inf, mag, low,
+                     a.zero or not low, a.sign * b.sign)
+
+
+def _sum_range(op: str, a: Range, b: Range) -> Range:
+    """a + b or a - b. A non-zero result is at least a grain of the larger operand's lower
+    bound (where it nearly cancels, both operands are about that large, and so multiples of
+    its grain), or an operand itself where the other is zero. Terms of one sign add up to
+    at least each of them."""
+    nan = a.nan or b.nan or (a.mag == b.mag == math.inf)
+    mag = _up(a.mag + b.mag)
+    bs = b.sign if op == "+" else -b.sign
+    if a.sign and a.sign == bs:  # no cancelling: |a + b| >= |a| and >= |b|
+        firm = [r.low for r in (a, b) if not r.zero]
+        low = max(firm) if firm else min(a.low, b.low)
+        return Range(nan, mag, low, a.zero and b.zero, a.sign)
+    low = _grain(max(a.low, b.low))
+    if a.zero:
+        low = min(low, b.low)
+    if b.zero:
+        low = min(low, a.low)
+    return Range(nan, mag, low, True, 0)
 
 
 _DBL_MAX = 1.7976931348623157e308

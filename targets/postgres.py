@@ -16,6 +16,15 @@ operation and, only when PostgreSQL raises, returns the IEEE result: an exceptio
 costs a subtransaction, and the helpers are only called for extreme values. A refusal
 raises from the function body itself (a helper raising from an IMMUTABLE context would be
 folded at plan time when its arguments are constants).
+
+Guards cost more than the arithmetic they guard (PL/pgSQL pays per statement), so a
+function that does not loop gets a fast path (`fast_path`): a box of inputs, found at
+compile time by the range pass, inside which no operation can raise. Where the value is
+short as one expression, `NAME_<output>` is an SQL function, `CASE WHEN <box> THEN <value>
+ELSE NAME__guarded_<output>(...) END`, which PostgreSQL inlines into the calling query;
+else the PL/pgSQL function starts with `IF <box> THEN RETURN <value>; END IF;`. Both
+compute the same operations as the guarded body, so a row's result does not depend on
+the path it takes (measured on the linear loan pipeline: 3.2 us a row guarded, 1.0 inlined).
 """
 
 from __future__ import annotations
@@ -23,12 +32,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from scorec.compiler import ir
 from scorec.compiler.lowering.common import F32_OVERFLOW
-from scorec.compiler.passes import Ranges, features_of, output_roots, schedule
+from scorec.compiler.passes import Range, Ranges, features_of, nodes, schedule, tree_depth
 
-from .sql import SHORT_OPERAND, SqlPrinter, _Forest, comment, forests
+from .sql import SHORT_OPERAND, SqlPrinter, _Forest, comment, forests, walked
 
 # operands below these magnitudes cannot make PostgreSQL's float8 operators raise
 SAFE_BIG, SAFE_SMALL = 1e150, 1e-150
@@ -89,6 +99,9 @@ class PostgresPrinter(SqlPrinter):
         self.ranges = Ranges()  # what each number node can be, for the guards
         self.declare: Callable[[str, str], str] | None = None
         self.temps = 0
+        # printing a fast path (see `fast_path`): arithmetic that would need a guard or an
+        # IEEE helper raises Unsafe instead
+        self.fast = False
 
     def hoist(self, text: str, always: bool = True) -> str:
         """A long number operand as a variable, assigned by a statement that runs first: a
@@ -98,7 +111,8 @@ class PostgresPrinter(SqlPrinter):
         the printed arithmetic never raises. A name or a literal stays as it is; any
         other operand is hoisted `always` (the guard would evaluate it again), else only
         when long."""
-        if self.pre is None or _ATOM.match(text) or (len(text) <= SHORT_OPERAND and not always):
+        if self.pre is None or self.fast or _ATOM.match(text) \
+                or (len(text) <= SHORT_OPERAND and not always):
             return text
         self.temps += 1
         var = self.declare(f"_t{self.temps}", self.TYPES["number"])
@@ -106,6 +120,9 @@ class PostgresPrinter(SqlPrinter):
         return var
 
     def select(self, node: ir.Select) -> str:
+        if isinstance(node.cond, ir.IsMissing) and node.cond.a.type == "number" \
+                and not self.ranges.of(node.cond.a).nan:  # an imputer of a value never NaN
+            return self.expr(node.other)
         cond, outer = self.expr(node.cond), self.pre
         self.pre = None  # a branch is evaluated only when taken
         try:
@@ -114,6 +131,8 @@ class PostgresPrinter(SqlPrinter):
             self.pre = outer
 
     def call(self, helper: str, *args: str) -> str:
+        if self.fast and helper in _IEEE:
+            raise Unsafe(helper)
         self.helpers.add(helper)
         return f"{self.p}__{helper}({', '.join(args)})"
 
@@ -165,25 +184,22 @@ class PostgresPrinter(SqlPrinter):
                             self.hoist(self.expr(a), not self.safe(node.op, a, False)),
                             self.hoist(self.expr(b), not self.safe(node.op, b, True)))
 
-    def safe(self, op: str, operand: ir.Expr | None, second: bool) -> bool:
-        """Is `operand` (None: not known) of `op` within the magnitudes at which PostgreSQL
-        cannot raise, by its range (compiler.passes.Ranges): below SAFE_BIG, and for a
-        product or a quotient zero or above SAFE_SMALL, and a divisor not zero?"""
-        if operand is None:
-            return False
-        r = self.ranges.of(operand)
-        return r.mag < SAFE_BIG and (op not in "*/" or r.low > SAFE_SMALL) and \
-            not (op == "/" and second and r.zero)
+    def safe(self, op: str, operand: ir.Expr | Range, second: bool) -> bool:
+        """Is `operand` of `op` (a node, or the range of a partial sum) safe by its range
+        (compiler.passes.Ranges, see `_safe`)?"""
+        return _safe(op, operand if isinstance(operand, Range) else self.ranges.of(operand),
+                     second)
 
-    def guarded(self, op: str, node_a: ir.Expr | None, node_b: ir.Expr, a: str,
+    def guarded(self, op: str, node_a: ir.Expr | Range, node_b: ir.Expr, a: str,
                 b: str) -> str:
-        """`a op b` for the nodes printed as a and b (see `arith`; None: a node whose
-        range is not known), guarded where their ranges do not rule PostgreSQL's errors
-        out."""
+        """`a op b` for the operands printed as a and b (see `arith`), guarded where their
+        ranges do not rule PostgreSQL's errors out."""
         within = []
         for operand, text, second in ((node_a, a, False), (node_b, b, True)):
             if self.safe(op, operand, second):  # tested here, not in the guard
                 continue
+            if self.fast:
+                raise Unsafe(op)
             if isinstance(operand, ir.Const):
                 return self.call(_HELPER[op], a, b)
             within.append(f"abs({text}) < {self.number(SAFE_BIG)}")
@@ -198,19 +214,22 @@ class PostgresPrinter(SqlPrinter):
                 f"ELSE {self.call(_HELPER[op], a, b)} END")
 
     def sum(self, node: ir.Sum) -> str:
-        """The left fold; where operands can be hoisted, a statement per long partial sum
-        with the guard inline, else a helper call per term."""
+        """The left fold, each step guarded as `guarded` does; where operands cannot be
+        hoisted (a CASE branch), an unsafe step is a helper call."""
         acc = self.expr(node.terms[0])
-        for t in node.terms[1:]:
-            if self.pre is None:
+        for partial, t in zip(self.ranges.partial_sums(node), node.terms[1:]):
+            term_safe = self.safe("+", t, True)
+            if self.pre is None and not (term_safe and self.safe("+", partial, False)):
                 acc = self.call("add", acc, self.expr(t))
             else:
-                acc = self.guarded("+", None, t, self.hoist(acc),
-                                   self.hoist(self.expr(t), not self.safe("+", t, True)))
+                acc = self.guarded("+", partial, t, self.hoist(acc),
+                                   self.hoist(self.expr(t), not term_safe))
         return acc
 
     def func(self, node: ir.Func) -> str:
         if node.fn == "exp":  # inline between bounds where exp cannot overflow or underflow
+            if self.ranges.of(node.a).mag <= EXP_SAFE:
+                return f"exp({self.expr(node.a)})"
             a = self.hoist(self.expr(node.a))
             if len(a) > SHORT_OPERAND:
                 return self.call("exp", a)
@@ -469,6 +488,11 @@ def _fold(op: str, a: float, b: float) -> float:
 
 
 _HELPER = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+_IEEE = frozenset({"add", "sub", "mul", "div", "exp", "pow"})  # helpers that stand in for a guard
+
+
+class Unsafe(Exception):
+    """A fast path would need a guard: its box of inputs is too wide."""
 
 
 # IEEE results where PostgreSQL raises, without catching its error: a PL/pgSQL EXCEPTION
@@ -652,13 +676,18 @@ def helper_definitions(prefix: str, used: set[str]) -> list[str]:
     return out
 
 
-def function(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list[str],
+def function(program: ir.Program, fname: str, values: list[ir.Expr], idents: list[str],
              returns: str, result: Callable[[PostgresPrinter], str] | None,
-             helpers: set[str], prefix: str, cache: dict) -> str:
+             helpers: set[str], prefix: str, cache: dict, first: Body | None = None) -> str:
     """One PL/pgSQL function: inputs, bound nodes, the checks in order, then `result`;
-    without a result (NAME_refusal), a failing check's message is returned, else NULL."""
+    without a result (NAME_refusal), a failing check's message is returned, else NULL.
+    `first`: statements that come before all that (a fast path)."""
+    roots = [c.fails for c in program.checks] + values
     p = PostgresPrinter(prefix, helpers)
     body = Body(p)
+    if first is not None:
+        body.decls.update(first.decls)
+        body.lines += first.lines
     for f in features_of(roots):
         var = p.names[id(f)] = f"_f{f.index}"
         if var in body.decls:
@@ -685,9 +714,231 @@ def function(program: ir.Program, fname: str, roots: list[ir.Expr], idents: list
     decls = "".join(f"  {n} {t};\n" for n, t in body.decls.items())
     text = (f"DECLARE\n{decls}BEGIN\n" + "".join(f"  {line}\n" for line in body.lines)
             + f"  RETURN {value};\nEND")
-    params = ", ".join(f"{p.ident(i)} {p.TYPES[s.kind]}" for i, s in zip(idents, program.features))
+    return _create(fname, _params(p, program, idents), returns, "plpgsql", text)
+
+
+def _params(p: PostgresPrinter, program: ir.Program, idents: list[str]) -> str:
+    return ", ".join(f"{p.ident(i)} {p.TYPES[s.kind]}" for i, s in zip(idents, program.features))
+
+
+def _create(fname: str, params: str, returns: str, language: str, body: str) -> str:
     return (f"CREATE OR REPLACE FUNCTION {fname}({params}) RETURNS {returns}\n"
-            f"LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS {dollar_quote(text)};\n")
+            f"LANGUAGE {language} IMMUTABLE PARALLEL SAFE AS {dollar_quote(body)};\n")
+
+
+# The box of a fast path: |x| <= 2^e for each number input, between these exponents; an
+# input whose products could underflow is also kept zero or above BOX_LOW
+BOX_MIN_EXP, BOX_MAX_EXP = -8, 1023
+BOX_LOW = 2.0 ** -200
+# A fast path is one SQL expression unless repeating its shared values (an SQL function
+# that PostgreSQL inlines has no variables) makes it this many times longer
+INLINE_GROWTH = 3
+
+
+@dataclass(frozen=True)
+class Box:
+    """Number inputs with |x| <= 2^exps[i] (NULL and NaN only for those in `nan`), and for
+    those in `low` zero or at least BOX_LOW."""
+
+    exps: dict[int, int]
+    low: frozenset[int] = frozenset()
+    nan: frozenset[int] = frozenset()
+
+    def but(self, **change: object) -> Box:
+        return replace(self, **change)
+
+
+@dataclass
+class Fast:
+    """A fast path: `test` holds for rows inside its box that no check refuses; `body`
+    then returns the value (PL/pgSQL), as does `inline` (one expression)."""
+
+    test: str
+    body: Body
+    inline: str
+    checks: int
+
+
+def fast_path(program: ir.Program, values: list[ir.Expr], idents: list[str],
+              result: Callable[[PostgresPrinter], str] | None, prefix: str) -> Fast | None:
+    """The function's value, computed at once for a row inside a box of number inputs
+    where no operation can make PostgreSQL raise, so that no guard and no helper is
+    needed: one test of the inputs replaces a guard per operation, and the intermediate
+    values need no variables (PL/pgSQL pays per statement). Rows outside the box, and
+    rows that a check refuses, go to the guarded body, which computes the same
+    operations. None where the function loops (vectors, walked trees: a guard there is a
+    small part of the work) or no box would do.
+
+    The box is searched with the range pass (`_BoxSearch`): which inputs need a lower
+    bound, which may be NULL or NaN without adding a check (an imputer's input), each
+    input's largest exponent alone (the others at BOX_MIN_EXP), then all of them lowered
+    by a common amount until the whole fits (so that inputs share the headroom whatever
+    their scale), then each raised while it still fits."""
+    roots = values + [c.fails for c in program.checks]
+    numbers = sorted({f.index for f in features_of(roots) if f.kind == "number"})
+    if any(n.type == "vector" or (isinstance(n, ir.Tree) and walked(n, tree_depth(n)))
+           for n in schedule(roots).bound):
+        return None
+    search = _BoxSearch(program, values, numbers)
+    box = Box(dict.fromkeys(numbers, BOX_MIN_EXP))
+    least = search.checks(box)
+    if least is None:
+        box = box.but(low=frozenset(numbers))
+        least = search.checks(box)
+        if least is None:
+            return None
+        for i in numbers:  # an input that no product reads needs no lower bound
+            if search.checks(box.but(low=box.low - {i})) is not None:
+                box = box.but(low=box.low - {i})
+    for i in numbers:
+        if search.checks(box.but(nan=box.nan | {i})) == least:
+            box = box.but(nan=box.nan | {i})
+
+    def largest(fits: Callable[[int], bool], lo: int, hi: int) -> int:
+        """The largest k in [lo, hi] with fits(k), given fits(lo)."""
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+        return lo
+
+    def fits(exps: dict[int, int]) -> bool:
+        return search.checks(box.but(exps=exps)) is not None
+
+    alone = {i: largest(lambda e, i=i: fits({**box.exps, i: e}), BOX_MIN_EXP, BOX_MAX_EXP)
+             for i in numbers}
+
+    def lowered(d: int) -> dict[int, int]:
+        return {i: max(BOX_MIN_EXP, alone[i] - d) for i in numbers}
+
+    span = max([e - BOX_MIN_EXP for e in alone.values()], default=0)
+    exps = lowered(span - largest(lambda k: fits(lowered(span - k)), 0, span))
+    for i in numbers:
+        exps[i] = largest(lambda e, i=i: fits({**exps, i: e}), exps[i], alone[i])
+    try:
+        return _fast(program, values, idents, result, prefix, box.but(exps=exps))
+    except Unsafe:  # the printer needs a guard that `_BoxSearch` did not see
+        return None
+
+
+class _BoxSearch:
+    """Does a box need no guard? The range pass answers without printing, and an
+    assumption about one input recomputes only the nodes computed from it: their ranges,
+    whether each is printed unguarded, and whether each check can fail."""
+
+    def __init__(self, program: ir.Program, values: list[ir.Expr], numbers: list[int]):
+        self.fails = [c.fails for c in program.checks]
+        self.ranges = Ranges(values + self.fails)
+        self.order = nodes(values + self.fails)
+        self.node = {id(n): (k, n) for k, n in enumerate(self.order)}  # postorder place
+        self.values = {id(n) for n in nodes(values)}
+        self.check_nodes = [{id(n) for n in nodes([f])} for f in self.fails]
+        self.assumed: dict[int, tuple] = {}
+        self.guarded: set[int] = set()  # nodes printed with a guard in the box
+        self.holds: dict[int, bool] = {}  # bool node -> can it be true in the box
+        self._update(self.order)
+
+    def _update(self, changed: list[ir.Expr]) -> None:
+        """Recompute for these nodes, in postorder."""
+        for n in changed:
+            if _unguarded(self.ranges, n):
+                self.guarded.discard(id(n))
+            else:
+                self.guarded.add(id(n))
+            if n.type == "bool":  # Ranges.can_hold, remembered for each part of an Or
+                self.holds[id(n)] = any(self.holds[id(i)] for i in n.items) \
+                    if isinstance(n, ir.Or) else self.ranges.can_hold(n)
+
+    def checks(self, box: Box) -> int | None:
+        """How many checks can still fail inside the box, or None if a guard is needed."""
+        changed: set[int] = set()
+        for i, e in box.exps.items():
+            assumption = (2.0 ** e, BOX_LOW if i in box.low else 0.0, i in box.nan)
+            if self.assumed.get(i) != assumption:
+                self.ranges.assume(ir.Feature(i), *assumption)
+                self.assumed[i] = assumption
+                changed.update(self.ranges.reading(i))
+        if changed:
+            self._update([n for _, n in sorted(self.node[i] for i in changed)])
+        kept = [k for k, f in enumerate(self.fails) if self.holds[id(f)]]
+        if any(n in self.values or any(n in self.check_nodes[k] for k in kept)
+               for n in self.guarded):
+            return None
+        return len(kept)
+
+
+def _unguarded(self, n: int) -> bool:
+        if n not in self.unguarded:
+            self.unguarded[n] = _unguarded(self.ranges, self.node[n])
+        return self.unguarded[n]
+
+
+def _unguarded(ranges: Ranges, node: ir.Expr) -> bool:
+    """Does PostgresPrinter print the node with no guard and no IEEE helper (see
+    `PostgresPrinter.fast`), by the nodes' ranges?"""
+    if isinstance(node, ir.Arith):
+        return (isinstance(node.a, ir.Const) and isinstance(node.b, ir.Const)) or \
+            (_safe(node.op, ranges.of(node.a), False) and _safe(node.op, ranges.of(node.b), True))
+    if isinstance(node, ir.Sum):
+        return all(_safe("+", r, False) and _safe("+", ranges.of(t), True)
+                   for r, t in zip(ranges.partial_sums(node), node.terms[1:]))
+    if isinstance(node, ir.Func) and node.fn == "exp":
+        return ranges.of(node.a).mag <= EXP_SAFE
+    return not isinstance(node, ir.Pow) and not (isinstance(node, ir.Func)
+                                                 and node.fn in ("exp2", "expm1"))
+
+
+def _safe(op: str, r: Range, second: bool) -> bool:
+    """Is an operand of this range within the magnitudes at which PostgreSQL's `op`
+    cannot raise: below SAFE_BIG, and for a product or a quotient zero or above
+    SAFE_SMALL, and a divisor not zero?"""
+    return r.mag < SAFE_BIG and (op not in "*/" or r.low > SAFE_SMALL) and \
+        not (op == "/" and second and r.zero)
+
+
+def _fast(program: ir.Program, values: list[ir.Expr], idents: list[str],
+          result: Callable[[PostgresPrinter], str] | None, prefix: str, box: Box) -> Fast:
+    """The fast path of one box (see `fast_path`); raises Unsafe where a guard is needed."""
+    p = PostgresPrinter(prefix, set())
+    p.fast = True
+    roots = values + [c.fails for c in program.checks]
+    inputs = {}
+    for f in features_of(roots):
+        x = p.ident(idents[f.index])
+        if f.index in box.nan:
+            x = f"coalesce({x}, {p.number(math.nan)})"
+        inputs[id(f)] = x
+        if f.index in box.exps:
+            p.ranges.assume(f, 2.0 ** box.exps[f.index], BOX_LOW if f.index in box.low else 0.0,
+                            nan=f.index in box.nan)
+    checks = [c for c in program.checks if p.ranges.can_hold(c.fails)]
+    test = []
+    for i, e in sorted(box.exps.items()):
+        x, bound = p.ident(idents[i]), p.number(2.0 ** e)
+        within = f"{x} BETWEEN {p.number(-2.0 ** e)} AND {bound}"
+        if i in box.nan:
+            within = f"({within} OR {x} IS NULL OR {x} = {p.number(math.nan)})"
+        test.append(within)
+        if i in box.low:
+            test.append(f"(abs({x}) >= {p.number(BOX_LOW)} OR {x} = {p.number(0.0)})")
+
+    def value_and_fails() -> tuple[str, list[str]]:
+        return ("NULL" if result is None else result(p)), [p.expr(c.fails) for c in checks]
+
+    box_test = " AND ".join(test) or "true"
+    p.names = dict(inputs)  # one expression: shared values are printed where used
+    inline, fails = value_and_fails()
+    test_text = f"{box_test} AND NOT ({' OR '.join(fails)})" if fails else box_test
+    p.names = dict(inputs)
+    body = Body(p)
+    for i, node in enumerate(schedule(values + [c.fails for c in checks]).bound):
+        body.bind(node, f"_q{i}")
+    value, fails = body.statement(value_and_fails)
+    ret = f"RETURN {value};"
+    if fails:
+        ret = f"IF NOT ({' OR '.join(fails)}) THEN {ret} END IF;"
+    body.lines = [f"IF {box_test} THEN", *(f"  {line}" for line in body.lines), f"  {ret}",
+                  "END IF;"]
+    return Fast(test_text, body, inline, len(checks))
 
 
 def _drop_previous(names: list[str]) -> str:
@@ -699,6 +950,27 @@ def _drop_previous(names: list[str]) -> str:
             f"WHERE p.proname IN ({listed})\n    AND p.pronamespace = "
             "current_schema()::regnamespace\n  LOOP EXECUTE 'DROP FUNCTION ' || f; END LOOP;\nEND")
     return f"DO {dollar_quote(body)};\n"
+
+
+def output_functions(program: ir.Program, fname: str, values: list[ir.Expr],
+                     idents: list[str], returns: str,
+                     result: Callable[[PostgresPrinter], str] | None, helpers: set[str],
+                     prefix: str, cache: dict) -> list[str]:
+    """The function `fname`: where its fast path is short as one expression, an SQL
+    function that PostgreSQL inlines into the calling query (no PL/pgSQL call per row),
+    which calls the guarded PL/pgSQL function `NAME__guarded_<output>` for the rows
+    outside the box; else one PL/pgSQL function, its fast path first where it has one."""
+    fast = fast_path(program, values, idents, result, prefix)
+    if fast is None or len(fast.inline) > INLINE_GROWTH * sum(map(len, fast.body.lines)):
+        return [function(program, fname, values, idents, returns, result, helpers, prefix,
+                         cache, None if fast is None else fast.body)]
+    guarded = f"{prefix}__guarded_{fname[len(prefix) + 1:]}"
+    p = PostgresPrinter(prefix, helpers)
+    args = ", ".join(p.ident(i) for i in idents)
+    sql = f"SELECT CASE WHEN {fast.test}\n  THEN {fast.inline}\n  ELSE {guarded}({args}) END"
+    return [function(program, guarded, values, idents, returns, result, helpers, prefix,
+                     cache),
+            _create(fname, _params(p, program, idents), returns, "sql", sql)]
 
 
 def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict[str, str]:
@@ -714,13 +986,13 @@ def emit(program: ir.Program, name: str, idents: list[str], header: str) -> dict
                 return p.expr(out.values[0])
             return p.list_of([p.expr(v) for v in out.values])
 
-        functions.append(function(program, f"{name}_{out.name}",
-                                  output_roots(program, out.name), idents,
-                                  PostgresPrinter.returns(program, out), result, helpers,
-                                  name, cache))
-    functions.append(function(program, f"{name}_refusal", [c.fails for c in program.checks],
-                              idents, "text", None, helpers, name, cache))
+        functions += output_functions(program, f"{name}_{out.name}", list(out.values), idents,
+                                      PostgresPrinter.returns(program, out), result, helpers,
+                                      name, cache)
+    functions += output_functions(program, f"{name}_refusal", [], idents, "text", None,
+                                  helpers, name, cache)
     defined = [f"{name}_{o}" for o in [*program.outputs, "refusal"]]
+    defined += [f"{name}__guarded_{o}" for o in [*program.outputs, "refusal"]]
     defined += [f"{name}__{h}" for h in sorted(helpers | {c for h in helpers
                                                           for c in _CALLS.get(h, ())})]
     parts = [comment(header) + "\n", "\n" + _drop_previous(defined),

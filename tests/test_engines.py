@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from pathlib import Path
 
@@ -268,3 +269,68 @@ def _accepted(model: object, X: np.ndarray) -> bool:
     except ValueError:
         return False
     return True
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_postgres_fast_path_agrees_with_the_guarded_function(classes: int,
+                                                              tmp_path: Path) -> None:
+    """A function without loops first tests its inputs against a box where nothing can
+    raise and then computes its value unguarded: inlined into the query as an SQL function
+    where the value is short (two classes), a PL/pgSQL block where it is not (three, whose
+    softmax repeats values). Rows on both sides of every edge of the box, with NULL, NaN,
+    signed zeros and a subnormal, score as the guarded function and sklearn score them."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(classes)
+    X = pd.DataFrame({"a": rng.normal(50, 10, 400), "b": rng.lognormal(10, 1, 400),
+                      "c": rng.normal(0, 1e-3, 400), "s": rng.choice(["x", "y", "z"], 400)})
+    y = np.digitize(X["a"] / 10 + np.log(X["b"]) - X["c"] * 1e3, [14.0, 15.0][:classes - 1])
+    model = make_pipeline(
+        ColumnTransformer([("n", make_pipeline(SimpleImputer(), StandardScaler()), ["a", "b"]),
+                           ("c", "passthrough", ["c"]),
+                           ("s", OneHotEncoder(handle_unknown="ignore"), ["s"])]),
+        LogisticRegression(max_iter=1000)).fit(X, y)
+    manifest, text = _write(lower_model(model), "postgres", tmp_path, "fp")
+    _attach("postgres", tmp_path, manifest)
+    con = postgres_connection()
+    lang = con.execute("SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+                       "WHERE p.proname = 'fp_predict_proba'").fetchone()[0]
+    assert lang == ("sql" if classes == 2 else "plpgsql")
+    fn = text[text.index("CREATE OR REPLACE FUNCTION fp_predict_proba("):]
+    fn = fn[:fn.index("$scorec$;") + len("$scorec$;")]
+    edges = {m[0]: float(m[2]) for m in re.findall(
+        r"\"(\w)\" BETWEEN '(-[0-9.e+-]+)'::float8 AND '([0-9.e+-]+)'::float8", fn)}
+    assert set(edges) == {"a", "b", "c"}
+    values = {k: [0.0, -0.0, 5e-324, e, -e, math.nextafter(e, math.inf),
+                  -math.nextafter(e, math.inf), e / 3, math.nan, None]
+              for k, e in edges.items()}
+    rows = [(a, b, c, s) for a in values["a"] for b in values["b"] for c in values["c"]
+            for s in ["x", "w", None]]
+    frame = pd.DataFrame(rows, columns=["a", "b", "c", "s"]).astype({"a": float, "b": float})
+    accepted = [r for r, ok in zip(rows, [_accepted(model, frame.iloc[[i]])
+                                          for i in range(len(rows))]) if ok]
+    assert len(accepted) > len(rows) // 2
+    con.execute("DROP TABLE IF EXISTS fp_rows")
+    con.execute("CREATE TABLE fp_rows (k integer, a float8, b float8, c float8, s text)")
+    with con.cursor() as cur:
+        cur.executemany("INSERT INTO fp_rows VALUES (%s, %s, %s, %s, %s)",
+                        [(k, *r) for k, r in enumerate(accepted)])
+    if classes == 3:  # the same function without its fast path, as a reference
+        guarded, n = re.subn(r"\n  IF [^\n]* THEN\n(?:    [^\n]*\n)*  END IF;\n", "\n", fn, count=1)
+        assert n == 1
+        con.execute(guarded.replace("fp_predict_proba(", "fp__guarded_predict_proba(", 1))
+    args = "a, b, c, s"
+    query = (f"SELECT fp_predict_proba({args}), fp__guarded_predict_proba({args}) "
+             f"FROM fp_rows ORDER BY k")
+    if classes == 2:  # inlined: the plan computes the CASE itself
+        plan = "\n".join(r[0] for r in con.execute("EXPLAIN VERBOSE " + query).fetchall())
+        assert "CASE WHEN" in plan and "fp_predict_proba(" not in plan, plan
+    got = con.execute(query).fetchall()
+    con.execute("DROP TABLE fp_rows")
+    fast = [struct.pack(f"{classes}d", *f) for f, _ in got]
+    assert fast == [struct.pack(f"{classes}d", *g) for _, g in got]
+    want = model.predict_proba(pd.DataFrame(accepted, columns=["a", "b", "c", "s"])
+                               .astype({"a": float, "b": float}))
+    np.testing.assert_allclose(np.array([f for f, _ in got], dtype=float), want,
+                               rtol=1e-9, atol=1e-12)

@@ -290,6 +290,7 @@ def test_long_sums_and_deep_trees_use_loops(tmp_path, monkeypatch):
     y = np.where(X[:, 0] > 0, 2, 7) + (X[:, 1] > 0.5)
     model = RandomForestClassifier(n_estimators=7, random_state=0).fit(X, y)
     monkeypatch.setattr(sql_target, "SUM_NEST_MAX", 3)
+    monkeypatch.setattr(sql_target.SqlPrinter, "SUM_CHAIN_MAX", 2)  # a chain, then a loop
     monkeypatch.setattr(sql_target, "TREE_CASE_MAX_DEPTH", 2)
     manifest, _ = check_model(model, tmp_path, X[:100].tolist())
     text = (tmp_path / "m.sql").read_text()
