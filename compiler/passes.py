@@ -243,8 +243,9 @@ class Ranges:
         self.readers: dict[object, list[int]] | None = None
         if roots is not None:
             reads: dict[int, set[object]] = {}
-            for node in _postorder(roots):
-                reads[id(node)] = {_key(node)} if isinstance(node, Feature) else \
+            for node in _postorder(roots):  # a tree's leaf values do not depend on its inputs
+                reads[id(node)] = {_key(node)} if isinstance(node, Feature) else set() \
+                    if isinstance(node, Tree) else \
                     set().union(*(reads[id(c)] for c in node.children()))
             self.readers = {}
             for node, keys in reads.items():

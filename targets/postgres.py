@@ -111,8 +111,9 @@ class PostgresPrinter(SqlPrinter):
         the printed arithmetic never raises. A name or a literal stays as it is; any
         other operand is hoisted `always` (the guard would evaluate it again), else only
         when long."""
-        if self.pre is None or self.fast or _ATOM.match(text) \
-                or (len(text) <= SHORT_OPERAND and not always):
+        if self.pre is None or _ATOM.match(text) \
+                or (len(text) <= SHORT_OPERAND and not always) \
+                or (self.fast and len(text) <= FAST_OPERAND):
             return text
         self.temps += 1
         var = self.declare(f"_t{self.temps}", self.TYPES["number"])
@@ -731,8 +732,15 @@ def _create(fname: str, params: str, returns: str, language: str, body: str) -> 
 BOX_MIN_EXP, BOX_MAX_EXP = -8, 1023
 BOX_LOW = 2.0 ** -200
 # A fast path is one SQL expression unless repeating its shared values (an SQL function
-# that PostgreSQL inlines has no variables) makes it this many times longer
+# that PostgreSQL inlines has no variables) makes it this many times longer, or it is
+# longer than INLINE_MAX characters: PostgreSQL's JIT (on by default) compiles an inlined
+# expression for each query above a cost, which took 8 s for a 300-tree boosting model's
+# 1 MB (its 5,000 rows ran in 0.8 s without JIT). A PL/pgSQL fast path is not compiled so;
+# there an operand longer than FAST_OPERAND is a statement of its own (the nesting of a
+# long sum stays shallow for PostgreSQL's stack).
 INLINE_GROWTH = 3
+INLINE_MAX = 32_000
+FAST_OPERAND = 4_000
 
 
 @dataclass(frozen=True)
@@ -776,7 +784,7 @@ def fast_path(program: ir.Program, values: list[ir.Expr], idents: list[str],
     their scale), then each raised while it still fits."""
     roots = values + [c.fails for c in program.checks]
     numbers = sorted({f.index for f in features_of(roots) if f.kind == "number"})
-    if any(n.type == "vector" or (isinstance(n, ir.Tree) and walked(n, tree_depth(n)))
+    if any(walked(n, tree_depth(n)) if isinstance(n, ir.Tree) else n.type == "vector"
            for n in schedule(roots).bound):
         return None
     search = _BoxSearch(program, values, numbers)
@@ -961,7 +969,8 @@ def output_functions(program: ir.Program, fname: str, values: list[ir.Expr],
     which calls the guarded PL/pgSQL function `NAME__guarded_<output>` for the rows
     outside the box; else one PL/pgSQL function, its fast path first where it has one."""
     fast = fast_path(program, values, idents, result, prefix)
-    if fast is None or len(fast.inline) > INLINE_GROWTH * sum(map(len, fast.body.lines)):
+    if fast is None or len(fast.inline) > min(INLINE_MAX, INLINE_GROWTH * sum(
+            map(len, fast.body.lines))):
         return [function(program, fname, values, idents, returns, result, helpers, prefix,
                          cache, None if fast is None else fast.body)]
     guarded = f"{prefix}__guarded_{fname[len(prefix) + 1:]}"
