@@ -763,7 +763,7 @@ class Fast:
 
     test: str
     body: Body
-    inline: str
+    inline: str | None  # None: too long
     checks: int
 
 
@@ -903,6 +903,18 @@ def _safe(op: str, r: Range, second: bool) -> bool:
         not (op == "/" and second and r.zero)
 
 
+def _unfolded(roots: list[ir.Expr]) -> int:
+    """How many nodes these print as one expression, where a shared node is printed at
+    each use and a tree prints its input at each split (this grows exponentially with
+    the depth of sharing: an iterative imputer's rounds)."""
+    size: dict[int, int] = {}
+    for n in nodes(roots):
+        inner = sum(size[id(n.inputs[f])] for f, left in zip(n.feature, n.left) if left != -1) \
+            if isinstance(n, ir.Tree) else sum(size[id(c)] for c in n.children())
+        size[id(n)] = 1 + inner
+    return sum(size[id(r)] for r in roots)
+
+
 def _fast(program: ir.Program, values: list[ir.Expr], idents: list[str],
           result: Callable[[PostgresPrinter], str] | None, prefix: str, box: Box) -> Fast:
     """The fast path of one box (see `fast_path`); raises Unsafe where a guard is needed."""
@@ -933,9 +945,11 @@ def _fast(program: ir.Program, values: list[ir.Expr], idents: list[str],
         return ("NULL" if result is None else result(p)), [p.expr(c.fails) for c in checks]
 
     box_test = " AND ".join(test) or "true"
-    p.names = dict(inputs)  # one expression: shared values are printed where used
-    inline, fails = value_and_fails()
-    test_text = f"{box_test} AND NOT ({' OR '.join(fails)})" if fails else box_test
+    inline, test_text = None, box_test
+    if _unfolded(values + [c.fails for c in checks]) <= INLINE_MAX // 8:
+        p.names = dict(inputs)  # one expression: shared values are printed where used
+        inline, fails = value_and_fails()
+        test_text = f"{box_test} AND NOT ({' OR '.join(fails)})" if fails else box_test
     p.names = dict(inputs)
     body = Body(p)
     for i, node in enumerate(schedule(values + [c.fails for c in checks]).bound):
@@ -969,8 +983,8 @@ def output_functions(program: ir.Program, fname: str, values: list[ir.Expr],
     which calls the guarded PL/pgSQL function `NAME__guarded_<output>` for the rows
     outside the box; else one PL/pgSQL function, its fast path first where it has one."""
     fast = fast_path(program, values, idents, result, prefix)
-    if fast is None or len(fast.inline) > min(INLINE_MAX, INLINE_GROWTH * sum(
-            map(len, fast.body.lines))):
+    if fast is None or fast.inline is None or len(fast.inline) > min(
+            INLINE_MAX, INLINE_GROWTH * sum(map(len, fast.body.lines))):
         return [function(program, fname, values, idents, returns, result, helpers, prefix,
                          cache, None if fast is None else fast.body)]
     guarded = f"{prefix}__guarded_{fname[len(prefix) + 1:]}"
