@@ -787,7 +787,7 @@ def fast_path(program: ir.Program, values: list[ir.Expr], idents: list[str],
     if any(walked(n, tree_depth(n)) if isinstance(n, ir.Tree) else n.type == "vector"
            for n in schedule(roots).bound):
         return None
-    search = _BoxSearch(program, values, numbers)
+    search = _BoxSearch(program, values)
     box = Box(dict.fromkeys(numbers, BOX_MIN_EXP))
     least = search.checks(box)
     if least is None:
@@ -833,7 +833,7 @@ class _BoxSearch:
     assumption about one input recomputes only the nodes computed from it: their ranges,
     whether each is printed unguarded, and whether each check can fail."""
 
-    def __init__(self, program: ir.Program, values: list[ir.Expr], numbers: list[int]):
+    def __init__(self, program: ir.Program, values: list[ir.Expr]):
         self.fails = [c.fails for c in program.checks]
         self.ranges = Ranges(values + self.fails)
         self.order = nodes(values + self.fails)
