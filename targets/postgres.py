@@ -752,9 +752,6 @@ class Box:
     low: frozenset[int] = frozenset()
     nan: frozenset[int] = frozenset()
 
-    def but(self, **change: object) -> Box:
-        return replace(self, **change)
-
 
 @dataclass
 class Fast:
@@ -791,16 +788,16 @@ def fast_path(program: ir.Program, values: list[ir.Expr], idents: list[str],
     box = Box(dict.fromkeys(numbers, BOX_MIN_EXP))
     least = search.checks(box)
     if least is None:
-        box = box.but(low=frozenset(numbers))
+        box = replace(box, low=frozenset(numbers))
         least = search.checks(box)
         if least is None:
             return None
         for i in numbers:  # an input that no product reads needs no lower bound
-            if search.checks(box.but(low=box.low - {i})) is not None:
-                box = box.but(low=box.low - {i})
+            if search.checks(replace(box, low=box.low - {i})) is not None:
+                box = replace(box, low=box.low - {i})
     for i in numbers:
-        if search.checks(box.but(nan=box.nan | {i})) == least:
-            box = box.but(nan=box.nan | {i})
+        if search.checks(replace(box, nan=box.nan | {i})) == least:
+            box = replace(box, nan=box.nan | {i})
 
     def largest(fits: Callable[[int], bool], lo: int, hi: int) -> int:
         """The largest k in [lo, hi] with fits(k), given fits(lo)."""
@@ -810,7 +807,7 @@ def fast_path(program: ir.Program, values: list[ir.Expr], idents: list[str],
         return lo
 
     def fits(exps: dict[int, int]) -> bool:
-        return search.checks(box.but(exps=exps)) is not None
+        return search.checks(replace(box, exps=exps)) is not None
 
     alone = {i: largest(lambda e, i=i: fits({**box.exps, i: e}), BOX_MIN_EXP, BOX_MAX_EXP)
              for i in numbers}
@@ -823,7 +820,7 @@ def fast_path(program: ir.Program, values: list[ir.Expr], idents: list[str],
     for i in numbers:
         exps[i] = largest(lambda e, i=i: fits({**exps, i: e}), exps[i], alone[i])
     try:
-        return _fast(program, values, idents, result, prefix, box.but(exps=exps))
+        return _fast(program, values, idents, result, prefix, replace(box, exps=exps))
     except Unsafe:  # the printer needs a guard that `_BoxSearch` did not see
         return None
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from scorec.compiler import ir
 from scorec.compiler.lowering.common import F32_OVERFLOW
@@ -523,7 +523,7 @@ def nan_low(p: SqlPrinter, x: str) -> str:
     return f"CASE WHEN {p.NAN.format(x)} THEN {p.number(-math.inf)} ELSE {x} END"
 
 
-def nan_left_inputs(nodes) -> list[ir.Expr]:
+def nan_left_inputs(nodes: Iterable[ir.Expr]) -> list[ir.Expr]:
     """The inputs that a split of these trees sends left when NaN, once each."""
     found: dict[int, ir.Expr] = {}
     for t in nodes:
